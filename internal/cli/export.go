@@ -1,0 +1,7 @@
+package cli
+
+// cmdExport is not written yet.
+func cmdExport(env *Env, args []string) int {
+	errorf(env, "export", "not implemented yet")
+	return ExitUsage
+}

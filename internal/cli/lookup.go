@@ -1,0 +1,7 @@
+package cli
+
+// cmdLookup is not written yet.
+func cmdLookup(env *Env, args []string) int {
+	errorf(env, "lookup", "not implemented yet")
+	return ExitUsage
+}

@@ -1,0 +1,7 @@
+package cli
+
+// cmdRegions is not written yet.
+func cmdRegions(env *Env, args []string) int {
+	errorf(env, "regions", "not implemented yet")
+	return ExitUsage
+}

@@ -1,0 +1,148 @@
+// Package matcher answers longest-prefix-match questions over a set of
+// [regions.Range] rows, using a compressed multibit prefix trie
+// ([github.com/gaissmai/bart]).
+//
+// A [Matcher] is built once by [New] and never changes afterwards, so it is
+// safe for concurrent use by any number of goroutines without locking. A
+// lookup allocates nothing.
+//
+// Address rules, the same for every method:
+//   - IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are unmapped first, so they
+//     match IPv4 prefixes. A dual-stack listener reports IPv4 clients that
+//     way, and the trie itself does not unmap.
+//   - IPv6 zones are ignored: fe80::1%eth0 is looked up as fe80::1.
+//   - The zero [netip.Addr] matches nothing.
+//
+// When prefixes nest, the most specific one decides.
+package matcher
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/gaissmai/bart"
+
+	"github.com/seed-b311f21d/go-mimecastip/regions"
+)
+
+// MaxRanges is the most active rows a Matcher can hold.
+const MaxRanges = 1<<16 - 1
+
+// Matcher finds the most specific active range containing an address.
+//
+// The zero Matcher (and a nil *Matcher) is empty: it matches nothing.
+type Matcher struct {
+	tbl    bart.Table[uint16] // prefix -> index into ranges
+	ranges []regions.Range
+}
+
+// New builds a Matcher from rs. Retired rows ([regions.Range.Retired]) are
+// skipped: they are history and never match. The active rows must have
+// valid, canonical prefixes (host bits zero), IPv4 prefixes must not be
+// written in 4-in-6 form, and no prefix may appear twice; otherwise New
+// returns an error naming every offending row. rs is copied; the caller may
+// change it afterwards.
+func New(rs []regions.Range) (*Matcher, error) {
+	m := &Matcher{}
+	var errs []error
+	at := map[netip.Prefix]int{}
+	for i, r := range rs {
+		if r.Retired {
+			continue
+		}
+		p := r.Prefix
+		switch {
+		case !p.IsValid():
+			errs = append(errs, fmt.Errorf("matcher: row %d%s: invalid prefix", i, lineOf(r)))
+			continue
+		case p != p.Masked():
+			errs = append(errs, fmt.Errorf("matcher: row %d%s: prefix %s is not canonical (want %s)", i, lineOf(r), p, p.Masked()))
+			continue
+		case p.Addr().Is4In6():
+			errs = append(errs, fmt.Errorf("matcher: row %d%s: prefix %s is IPv4 in 4-in-6 form; it could never match", i, lineOf(r), p))
+			continue
+		case p.Addr().Zone() != "":
+			errs = append(errs, fmt.Errorf("matcher: row %d%s: prefix %s has a zone", i, lineOf(r), p))
+			continue
+		}
+		if j, dup := at[p]; dup {
+			errs = append(errs, fmt.Errorf("matcher: row %d%s: prefix %s already in row %d", i, lineOf(r), p, j))
+			continue
+		}
+		at[p] = i
+		if len(m.ranges) == MaxRanges {
+			errs = append(errs, fmt.Errorf("matcher: more than %d active rows", MaxRanges))
+			break
+		}
+		r.Sources = slices.Clone(r.Sources)
+		m.tbl.Insert(p, uint16(len(m.ranges)))
+		m.ranges = append(m.ranges, r)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return m, nil
+}
+
+func lineOf(r regions.Range) string {
+	if r.Line > 0 {
+		return fmt.Sprintf(" (line %d)", r.Line)
+	}
+	return ""
+}
+
+// Index returns the position, in [Matcher.Ranges], of the most specific
+// range containing addr, and whether there is one.
+func (m *Matcher) Index(addr netip.Addr) (int, bool) {
+	if m == nil {
+		return 0, false
+	}
+	i, ok := m.tbl.Lookup(addr.Unmap())
+	return int(i), ok
+}
+
+// Lookup returns the most specific range containing addr, and whether there
+// is one. The returned Range shares its Sources slice with the Matcher;
+// callers must not modify it.
+func (m *Matcher) Lookup(addr netip.Addr) (regions.Range, bool) {
+	i, ok := m.Index(addr)
+	if !ok {
+		return regions.Range{}, false
+	}
+	return m.ranges[i], true
+}
+
+// Contains reports whether any range contains addr.
+func (m *Matcher) Contains(addr netip.Addr) bool {
+	if m == nil {
+		return false
+	}
+	return m.tbl.Contains(addr.Unmap())
+}
+
+// Len returns the number of active ranges in m.
+func (m *Matcher) Len() int {
+	if m == nil {
+		return 0
+	}
+	return len(m.ranges)
+}
+
+// Range returns the range at position i of [Matcher.Ranges]. It panics if i
+// is out of range, like a slice index.
+func (m *Matcher) Range(i int) regions.Range { return m.ranges[i] }
+
+// Ranges returns a copy of the active ranges in m, in the order given to
+// [New]; [Matcher.Index] returns positions in this slice.
+func (m *Matcher) Ranges() []regions.Range {
+	if m == nil {
+		return nil
+	}
+	out := slices.Clone(m.ranges)
+	for i := range out {
+		out[i].Sources = slices.Clone(out[i].Sources)
+	}
+	return out
+}
