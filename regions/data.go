@@ -445,3 +445,16 @@ func (d *Dataset) Format(w io.Writer) error {
 	}
 	return bw.Flush()
 }
+
+// SPFPublished reports whether any of r's sources is an expansion of
+// Mimecast's SPF records (a source ID starting with "spf"). Only such rows
+// can be judged by comparing with live SPF; rows from the Data Centers page
+// and other sources are outside what SPF publishes.
+func (r Range) SPFPublished() bool {
+	for _, s := range r.Sources {
+		if strings.HasPrefix(s, "spf") {
+			return true
+		}
+	}
+	return false
+}
