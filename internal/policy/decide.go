@@ -35,10 +35,10 @@ type Verdict uint8
 
 // Verdicts.
 const (
-	Pass      Verdict = iota + 1 // a Mimecast or non-SPF relay client of the configured regions
-	Reject                       // any other client
-	Tag                          // tag-only mode: the class header, whatever the class
-	TempFail                     // no usable client address, or an internal error
+	Pass     Verdict = iota + 1 // a Mimecast or non-SPF relay client of the configured regions
+	Reject                      // any other client
+	Tag                         // tag-only mode: the class header, whatever the class
+	TempFail                    // no usable client address, or an internal error
 )
 
 var verdictNames = [...]string{Pass: "pass", Reject: "reject", Tag: "tag", TempFail: "tempfail"}
