@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 //go:embed ranges.txt
@@ -262,7 +263,7 @@ func parseRow(n int, f []string, comment string, fail func(int, string, ...any))
 	}
 	svc, err := ParseService(f[2])
 	if err != nil {
-		fail(n, "%v", err)
+		fail(n, "%s", strings.TrimPrefix(err.Error(), "regions: "))
 		return Range{}, false
 	}
 	var retired bool
@@ -405,6 +406,9 @@ func validDate(s string, full bool) bool {
 	if len(parts) == 3 {
 		if len(parts[2]) != 2 || !digits(parts[2]) || parts[2] < "01" || parts[2] > "31" {
 			return false
+		}
+		if _, err := time.Parse(time.DateOnly, s); err != nil {
+			return false // a day the month does not have, such as 2026-02-30
 		}
 	}
 	return true

@@ -1,0 +1,286 @@
+// Package logscan finds IPv4 and IPv6 addresses in lines of log text with
+// a hand-written byte scanner (no regular expressions, no allocation per
+// line) and selects the lines that hold addresses of wanted classes.
+//
+// # What counts as an address
+//
+// An address is a maximal run of address characters that is delimited on
+// both sides:
+//
+//   - IPv4: four decimal octets 0-255 without leading zeros. The byte
+//     before must not be a digit or '.', so "1170.10.133.5" holds no
+//     address; a letter before is fine ("x170.10.133.5", "h[1.2.3.4]",
+//     "client=1.2.3.4"). The byte after must not be a letter or digit, and
+//     a '.' after must not be followed by a digit: "170.10.133.5.6" (an OID
+//     or version string) holds no address, but "from 170.10.133.5." does.
+//     A port or prefix length after it ("1.2.3.4:25", "1.2.3.4/24") is
+//     fine.
+//   - IPv6: the usual text forms, "::" compression and a trailing dotted
+//     IPv4 part (::ffff:1.2.3.4) included, not glued to a word on either
+//     side ("Foo::Bar" is not an address). The RFC 5321 tag "IPv6:" (as in
+//     "[IPv6:2001:db8::1]") is skipped; a zone ("%eth0") ends the address;
+//     one trailing ':' or '.' (end of a sentence, "addr: message") is
+//     dropped.
+//
+// IPv4-mapped IPv6 addresses are returned as written; classifiers unmap
+// them. This matches grepcidr on ordinary log lines; grepcidr also
+// finds 170.10.133.5 in "1170.10.133.5" and ignores an address followed by
+// a full stop.
+package logscan
+
+import "net/netip"
+
+// Match is one address found in a line: its value and its position.
+type Match struct {
+	Addr       netip.Addr
+	Start, End int // line[Start:End] is the address text
+}
+
+// character classes
+const (
+	cDigit = 1 << iota // 0-9
+	cHex               // a-f A-F
+	cColon             // :
+	cDot               // .
+	cWord              // other letters and '_'
+
+	cRun = cDigit | cHex | cColon | cDot
+)
+
+var class = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = cDigit
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = cWord
+		t[c-'a'+'A'] = cWord
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = cHex
+		t[c-'a'+'A'] = cHex
+	}
+	t[':'] = cColon
+	t['.'] = cDot
+	t['_'] = cWord
+	return
+}()
+
+// Find appends the addresses in line to dst and returns the extended slice.
+// It allocates only when dst must grow.
+func Find(dst []Match, line []byte) []Match {
+	n := len(line)
+	for i := 0; i < n; {
+		if class[line[i]]&cRun == 0 {
+			i++
+			continue
+		}
+		j, colons, dots := i, 0, 0
+		for ; j < n; j++ {
+			c := class[line[j]]
+			if c&cRun == 0 {
+				break
+			}
+			if c == cColon {
+				colons++
+			} else if c == cDot {
+				dots++
+			}
+		}
+		if colons >= 2 {
+			if m, ok := find6(line, i, j); ok {
+				dst = append(dst, m)
+				i = j
+				continue
+			}
+		}
+		if dots >= 3 {
+			dst = find4(dst, line, i, j)
+		}
+		i = j
+	}
+	return dst
+}
+
+func isWord(c byte) bool { return class[c]&(cWord|cHex|cDigit) != 0 }
+
+// find6 tries the run line[i:j] as one IPv6 address.
+func find6(line []byte, i, j int) (Match, bool) {
+	start := i
+	if i > 0 && isWord(line[i-1]) {
+		// "IPv6:2001:db8::1": the run starts at the '6' of the tag.
+		if j-i > 2 && line[i] == '6' && line[i+1] == ':' && i >= 3 &&
+			lower(line[i-3]) == 'i' && lower(line[i-2]) == 'p' && lower(line[i-1]) == 'v' &&
+			(i == 3 || !isWord(line[i-4])) {
+			start = i + 2
+		} else {
+			return Match{}, false
+		}
+	}
+	if j < len(line) && class[line[j]]&cWord != 0 {
+		return Match{}, false
+	}
+	end := j
+	a, ok := parse6(line[start:end])
+	if !ok && end-start > 2 && (line[end-1] == ':' || line[end-1] == '.') {
+		end--
+		a, ok = parse6(line[start:end])
+	}
+	if !ok {
+		return Match{}, false
+	}
+	return Match{a, start, end}, true
+}
+
+func lower(c byte) byte { return c | 0x20 }
+
+// find4 appends the IPv4 addresses in the run line[i:j].
+func find4(dst []Match, line []byte, i, j int) []Match {
+	for k := i; k < j; {
+		if class[line[k]] != cDigit || k > 0 && class[line[k-1]]&(cDigit|cDot) != 0 {
+			k++
+			continue
+		}
+		a, e, ok := parse4(line, k)
+		if ok && e < len(line) {
+			c := line[e]
+			if isWord(c) || c == '.' && e+1 < len(line) && class[line[e+1]] == cDigit {
+				ok = false
+			}
+		}
+		if ok {
+			dst = append(dst, Match{a, k, e})
+			k = e
+			continue
+		}
+		// Skip the rest of this digit-and-dot run: no address can start
+		// inside it.
+		for k < j && class[line[k]]&(cDigit|cDot) != 0 {
+			k++
+		}
+	}
+	return dst
+}
+
+// parse4 parses a dotted quad at line[k:] and returns it and the index
+// after it.
+func parse4(line []byte, k int) (netip.Addr, int, bool) {
+	var b [4]byte
+	for o := 0; o < 4; o++ {
+		if o > 0 {
+			if k >= len(line) || line[k] != '.' {
+				return netip.Addr{}, 0, false
+			}
+			k++
+		}
+		v, digits := 0, 0
+		for k < len(line) && class[line[k]] == cDigit {
+			if digits == 3 || digits == 1 && v == 0 {
+				return netip.Addr{}, 0, false // too long, or a leading zero
+			}
+			v = v*10 + int(line[k]-'0')
+			digits++
+			k++
+		}
+		if digits == 0 || v > 255 {
+			return netip.Addr{}, 0, false
+		}
+		b[o] = byte(v)
+	}
+	return netip.AddrFrom4(b), k, true
+}
+
+func hexVal(c byte) (int, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0'), true
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10, true
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10, true
+	}
+	return 0, false
+}
+
+// parse6 parses s, all of it, as an IPv6 address (without zone or brackets).
+func parse6(s []byte) (netip.Addr, bool) {
+	var ip [16]byte
+	ellipsis := -1
+	if len(s) >= 2 && s[0] == ':' && s[1] == ':' {
+		ellipsis = 0
+		s = s[2:]
+		if len(s) == 0 {
+			return netip.IPv6Unspecified(), true
+		}
+	}
+	i := 0
+	for i < 16 {
+		off, acc := 0, 0
+		for off < len(s) {
+			v, ok := hexVal(s[off])
+			if !ok {
+				break
+			}
+			if off == 4 {
+				return netip.Addr{}, false
+			}
+			acc = acc<<4 + v
+			off++
+		}
+		if off == 0 {
+			return netip.Addr{}, false
+		}
+		if off < len(s) && s[off] == '.' {
+			if ellipsis < 0 && i != 12 || i+4 > 16 {
+				return netip.Addr{}, false
+			}
+			a, e, ok := parse4(s, 0)
+			if !ok || e != len(s) {
+				return netip.Addr{}, false
+			}
+			b := a.As4()
+			copy(ip[i:], b[:])
+			i += 4
+			s = s[e:]
+			break
+		}
+		ip[i], ip[i+1] = byte(acc>>8), byte(acc)
+		i += 2
+		s = s[off:]
+		if len(s) == 0 {
+			break
+		}
+		if s[0] != ':' {
+			return netip.Addr{}, false
+		}
+		s = s[1:]
+		if len(s) == 0 {
+			return netip.Addr{}, false
+		}
+		if s[0] == ':' {
+			if ellipsis >= 0 {
+				return netip.Addr{}, false
+			}
+			ellipsis = i
+			s = s[1:]
+			if len(s) == 0 {
+				break
+			}
+		}
+	}
+	if len(s) != 0 {
+		return netip.Addr{}, false
+	}
+	if i < 16 {
+		if ellipsis < 0 {
+			return netip.Addr{}, false
+		}
+		n := 16 - i
+		for j := i - 1; j >= ellipsis; j-- {
+			ip[j+n] = ip[j]
+		}
+		clear(ip[ellipsis : ellipsis+n])
+	} else if ellipsis >= 0 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom16(ip), true
+}
