@@ -1,0 +1,179 @@
+package matcher
+
+import (
+	"cmp"
+	"slices"
+)
+
+// fast4 is a direct-indexed copy of the IPv4 half of a Matcher's trie, a
+// DIR-16-8-8 table compiled once by New:
+//
+//	idx16[a>>16]        -> block: one entry per /24 of the /16
+//	blocks[block][a>>8] -> leaf:  one entry per address of the /24
+//	leaves[leaf][a]     -> slot:  1 + index of the range, 0 for none
+//
+// A lookup is three dependent loads and no data-dependent branch. A /16
+// that no prefix longer than /16 touches shares a uniform block; a /24
+// that no prefix longer than /24 touches shares a uniform leaf, one per
+// slot value. Block 0 and leaf 0 are the all-miss ones.
+type fast4 struct {
+	idx16  *[1 << 16]uint16
+	blocks [][256]uint16
+	leaves [][256]uint16
+}
+
+// Limits of the fast path: a dataset that needs more blocks plus leaves
+// than fast4MaxTables (each 512 bytes, so 4 MiB in all) is served by the
+// trie alone. Variables, not constants, so tests can lower them.
+var fast4MaxTables = 1 << 13
+
+// lookup returns the slot of the IPv4 address v (big-endian uint32).
+func (f *fast4) lookup(v uint32) uint16 {
+	return f.leaves[f.blocks[f.idx16[v>>16]][uint8(v>>8)]][uint8(v)]
+}
+
+// pfx4 is an IPv4 prefix of the trie with its slot.
+type pfx4 struct {
+	addr uint32
+	bits int
+	slot uint16
+}
+
+// buildFast4 compiles the IPv4 prefixes ps (slot = index+1, no duplicates)
+// into a fast4, or returns nil when ps is empty or the table would exceed
+// fast4MaxTables. Prefixes are painted shortest first, so a longer
+// prefix overwrites the shorter ones it nests in: that is longest-prefix
+// match, because prefixes are unique and either nest or are disjoint.
+func buildFast4(ps []pfx4) *fast4 {
+	if len(ps) == 0 {
+		return nil
+	}
+	ps = slices.Clone(ps)
+	slices.SortStableFunc(ps, func(a, b pfx4) int { return cmp.Compare(a.bits, b.bits) })
+
+	// While painting, a /16 is either uniform (val16, blk16 == 0) or has
+	// its own block, blocks[blk16-1], of 256 /24 entries; a /24 entry is
+	// either a uniform slot or refers to its own leaf. Entries are encoded
+	// as slot (uniform) or own|leaf. touched lists every /16 that has a
+	// block or a non-zero slot, once.
+	const own = 1 << 16
+	var (
+		val16   [1 << 16]uint16
+		blk16   [1 << 16]uint16
+		touched []uint32
+		blocks  [][256]uint32
+		leaves  [][256]uint16
+	)
+	blockOf := func(hi uint32) *[256]uint32 {
+		if blk16[hi] == 0 {
+			if val16[hi] == 0 {
+				touched = append(touched, hi)
+			}
+			var b [256]uint32
+			for i := range b {
+				b[i] = uint32(val16[hi])
+			}
+			blocks = append(blocks, b)
+			blk16[hi] = uint16(len(blocks))
+		}
+		return &blocks[blk16[hi]-1]
+	}
+	for _, p := range ps {
+		switch {
+		case p.bits <= 16:
+			lo := p.addr >> 16
+			n := uint32(1) << (16 - p.bits)
+			for hi := lo; hi < lo+n; hi++ {
+				// Shorter prefixes are painted first, so no /16 in here
+				// has a block yet.
+				if val16[hi] == 0 {
+					touched = append(touched, hi)
+				}
+				val16[hi] = p.slot
+			}
+		case p.bits <= 24:
+			b := blockOf(p.addr >> 16)
+			lo := p.addr >> 8 & 0xff
+			n := uint32(1) << (24 - p.bits)
+			for i := lo; i < lo+n; i++ {
+				b[i] = uint32(p.slot)
+			}
+		default:
+			b := blockOf(p.addr >> 16)
+			e := &b[p.addr>>8&0xff]
+			if *e&own == 0 {
+				var l [256]uint16
+				for i := range l {
+					l[i] = uint16(*e)
+				}
+				leaves = append(leaves, l)
+				*e = own | uint32(len(leaves)-1)
+			}
+			l := &leaves[*e&^own]
+			lo := p.addr & 0xff
+			n := uint32(1) << (32 - p.bits)
+			for i := lo; i < lo+n; i++ {
+				l[i] = p.slot
+			}
+		}
+		if len(blocks)+len(leaves) > fast4MaxTables {
+			return nil
+		}
+	}
+
+	// Compact: leaf 0 and block 0 are the all-miss ones; uniform leaves and
+	// blocks are made once per slot value, on demand.
+	f := &fast4{idx16: new([1 << 16]uint16)}
+	f.leaves = make([][256]uint16, 1, 1+len(leaves))
+	for i := range leaves {
+		f.leaves = append(f.leaves, leaves[i]) // own leaf i is f.leaves[1+i]
+	}
+	uniLeaf := map[uint16]uint16{0: 0}
+	leafFor := func(slot uint16) uint16 {
+		if l, ok := uniLeaf[slot]; ok {
+			return l
+		}
+		var l [256]uint16
+		for i := range l {
+			l[i] = slot
+		}
+		id := uint16(len(f.leaves))
+		f.leaves = append(f.leaves, l)
+		uniLeaf[slot] = id
+		return id
+	}
+	f.blocks = make([][256]uint16, 1, 1+len(blocks))
+	uniBlock := map[uint16]uint16{0: 0}
+	for _, hi := range touched {
+		if j := blk16[hi]; j != 0 {
+			var b [256]uint16
+			for i, e := range blocks[j-1] {
+				if e&own != 0 {
+					b[i] = 1 + uint16(e&^own)
+				} else {
+					b[i] = leafFor(uint16(e))
+				}
+			}
+			f.idx16[hi] = uint16(len(f.blocks))
+			f.blocks = append(f.blocks, b)
+		} else {
+			s := val16[hi]
+			id, ok := uniBlock[s]
+			if !ok {
+				var b [256]uint16
+				l := leafFor(s)
+				for i := range b {
+					b[i] = l
+				}
+				id = uint16(len(f.blocks))
+				f.blocks = append(f.blocks, b)
+				uniBlock[s] = id
+			}
+			f.idx16[hi] = id
+		}
+		if len(f.blocks)+len(f.leaves) > fast4MaxTables {
+			return nil
+		}
+	}
+	return f
+}
