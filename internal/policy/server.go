@@ -485,7 +485,7 @@ func (c *conn) isClosing() bool {
 }
 
 func remote(nc net.Conn) string {
-	if a := nc.RemoteAddr(); a != nil && a.String() != "" {
+	if a := nc.RemoteAddr(); a != nil && a.Network() != "unix" && a.String() != "" {
 		return a.String()
 	}
 	return "unix"
