@@ -1,0 +1,364 @@
+package export
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+)
+
+func writePlain(w *writer) error {
+	w.header("#")
+	for _, p := range w.merged {
+		w.printf("%s\n", p)
+	}
+	return nil
+}
+
+// rejectAction turns --reject TEXT into a Postfix access(5) action: the
+// text itself when it starts with a 4NN/5NN code, else "REJECT TEXT".
+func rejectAction(text string) string {
+	t := strings.TrimSpace(text)
+	if len(t) >= 3 && (t[0] == '4' || t[0] == '5') && t[1] >= '0' && t[1] <= '9' && t[2] >= '0' && t[2] <= '9' && (len(t) == 3 || t[3] == ' ') {
+		return t
+	}
+	if strings.EqualFold(t, "reject") {
+		return "REJECT"
+	}
+	return "REJECT " + t
+}
+
+func writePostfix(w *writer) error {
+	w.header("#",
+		"Postfix cidr table, read directly (no postmap). First match wins. main.cf:",
+		"  smtpd_client_restrictions = check_client_access cidr:/etc/postfix/mimecast.cidr, reject")
+	for _, p := range w.merged {
+		w.printf("%-24s OK\n", p)
+	}
+	if w.o.Reject != "" {
+		a := rejectAction(w.o.Reject)
+		w.printf("# everything else:\n")
+		w.printf("%-24s %s\n", "0.0.0.0/0", a)
+		w.printf("%-24s %s\n", "::/0", a)
+	}
+	return nil
+}
+
+func writePostscreen(w *writer) error {
+	w.header("#",
+		"Postfix cidr table for postscreen. main.cf:",
+		"  postscreen_access_list = permit_mynetworks, cidr:/etc/postfix/mimecast-postscreen.cidr")
+	for _, p := range w.merged {
+		w.printf("%-24s permit\n", p)
+	}
+	if w.o.Reject != "" {
+		w.printf("# everything else (postscreen_denylist_action decides what reject does): %s\n", oneLine(w.o.Reject))
+		w.printf("%-24s reject\n", "0.0.0.0/0")
+		w.printf("%-24s reject\n", "::/0")
+	}
+	return nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func writeNftables(w *writer) error {
+	v4, v6 := split(w.merged)
+	n := w.o.Name
+	w.printf("#!/usr/sbin/nft -f\n")
+	w.header("#",
+		fmt.Sprintf("Load with: nft -f FILE (replaces table inet %s atomically; check first with nft -c -f FILE).", n),
+		fmt.Sprintf("Membership: nft get element inet %s %s_v4 '{ 170.10.128.1 }'", n, n))
+	// Declaring, deleting and re-declaring the table makes the file
+	// reloadable: the first line creates it when missing.
+	w.printf("table inet %s\ndelete table inet %s\n\n", n, n)
+	w.printf("table inet %s {\n", n)
+	set := func(name, typ string, ps []netip.Prefix) {
+		w.printf("\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\tauto-merge\n", name, typ)
+		if len(ps) > 0 {
+			w.printf("\t\telements = {\n")
+			for i, p := range ps {
+				sep := ","
+				if i == len(ps)-1 {
+					sep = ""
+				}
+				w.printf("\t\t\t%s%s\n", p, sep)
+			}
+			w.printf("\t\t}\n")
+		}
+		w.printf("\t}\n\n")
+	}
+	set(n+"_v4", "ipv4_addr", v4)
+	set(n+"_v6", "ipv6_addr", v6)
+	w.printf("\t# Inbound SMTP only from the ranges above.\n")
+	w.printf("\tchain smtp_in {\n")
+	w.printf("\t\ttype filter hook input priority filter; policy accept;\n")
+	w.printf("\t\ttcp dport %d ip saddr @%s_v4 accept\n", w.o.Port, n)
+	w.printf("\t\ttcp dport %d ip6 saddr @%s_v6 accept\n", w.o.Port, n)
+	w.printf("\t\ttcp dport %d counter reject with tcp reset\n", w.o.Port)
+	w.printf("\t}\n}\n")
+	return nil
+}
+
+func writeIpset(w *writer) error {
+	v4, v6 := split(w.merged)
+	n := w.o.Name
+	w.header("#",
+		"Load with: ipset -exist restore < FILE (creates or empties the sets, then fills them).",
+		fmt.Sprintf("Use: iptables -I INPUT -p tcp --dport 25 -m set ! --match-set %s4 src -j REJECT --reject-with tcp-reset", n),
+		fmt.Sprintf("     ip6tables -I INPUT -p tcp --dport 25 -m set ! --match-set %s6 src -j REJECT --reject-with tcp-reset", n))
+	maxelem := func(k int) int {
+		m := 1024
+		for m < 2*k {
+			m *= 2
+		}
+		return m
+	}
+	w.printf("create %s4 hash:net family inet hashsize 64 maxelem %d\n", n, maxelem(len(v4)))
+	w.printf("flush %s4\n", n)
+	for _, p := range v4 {
+		w.printf("add %s4 %s\n", n, p)
+	}
+	w.printf("create %s6 hash:net family inet6 hashsize 64 maxelem %d\n", n, maxelem(len(v6)))
+	w.printf("flush %s6\n", n)
+	for _, p := range v6 {
+		w.printf("add %s6 %s\n", n, p)
+	}
+	return nil
+}
+
+func chainName(n string) string { return strings.ToUpper(n) + "-SMTP" }
+
+func writeIptables(w *writer) error {
+	v4, v6 := split(w.merged)
+	if len(v6) > 0 {
+		w.o.Warn("iptables: %d IPv6 prefixes left out; use --format ip6tables for them", len(v6))
+	}
+	return writeXtables(w, "iptables", v4)
+}
+
+func writeIp6tables(w *writer) error {
+	v4, v6 := split(w.merged)
+	if len(v4) > 0 {
+		w.o.Warn("ip6tables: %d IPv4 prefixes left out; use --format iptables for them", len(v4))
+	}
+	return writeXtables(w, "ip6tables", v6)
+}
+
+func writeXtables(w *writer, cmd string, ps []netip.Prefix) error {
+	c := chainName(w.o.Name)
+	w.header("#",
+		fmt.Sprintf("Load without touching other rules: %s-restore --noflush < FILE (reloading replaces the chain's rules).", cmd),
+		fmt.Sprintf("Then send inbound SMTP through it once: %s -I INPUT -p tcp --dport %d -j %s", cmd, w.o.Port, c))
+	w.printf("*filter\n:%s - [0:0]\n-F %s\n", c, c)
+	for _, p := range ps {
+		w.printf("-A %s -s %s -j ACCEPT\n", c, p)
+	}
+	w.printf("-A %s -p tcp -j REJECT --reject-with tcp-reset\nCOMMIT\n", c)
+	return nil
+}
+
+// M365MaxEntries is the most entries Microsoft documents for a connection
+// filter allow list.
+const M365MaxEntries = 1273
+
+func psList(ps []netip.Prefix) string {
+	var b strings.Builder
+	b.WriteString("@(\n")
+	for i, p := range ps {
+		b.WriteString("    \"" + p.String() + "\"")
+		if i < len(ps)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+func writeM365(w *writer) error {
+	ps, dropped := SplitTo24(w.merged)
+	if dropped > 0 {
+		w.o.Warn("m365: %d IPv6 prefixes left out (Exchange Online connectors and connection filters take IPv4 only)", dropped)
+	}
+	if len(ps) > M365MaxEntries {
+		w.o.Warn("m365: %d entries, more than the %d a connection filter allow list holds", len(ps), M365MaxEntries)
+	}
+	extra := []string{
+		"Exchange Online PowerShell (run Connect-ExchangeOnline first).",
+		"IPv4 only; every prefix shorter than /24 is split into /24s, as connectors and connection filters require.",
+	}
+	if dropped > 0 {
+		extra = append(extra, fmt.Sprintf("%d IPv6 prefixes left out: Exchange Online does not take them here.", dropped))
+	}
+	w.header("#", extra...)
+	w.printf("\n$MimecastIPs = %s\n\n", psList(ps))
+	w.printf(`# Inbound connector that accepts mail for your domains only from Mimecast.
+$ConnectorName = "Mimecast inbound"
+if (Get-InboundConnector -Identity $ConnectorName -ErrorAction SilentlyContinue) {
+    Set-InboundConnector -Identity $ConnectorName -SenderIPAddresses $MimecastIPs
+} else {
+    New-InboundConnector -Name $ConnectorName -ConnectorType Partner -SenderDomains * ` + "`" + `
+        -RestrictDomainsToIPAddresses $true -RequireTls $true -SenderIPAddresses $MimecastIPs
+}
+
+# Connection filter: skip spam filtering of these IPs. Add does not remove
+# entries of earlier exports; review the list when ranges are retired.
+Set-HostedConnectionFilterPolicy -Identity Default -IPAllowList @{Add=$MimecastIPs}
+`)
+	return nil
+}
+
+func writeExchange(w *writer) error {
+	w.header("#", "Exchange Server (on-premises) Management Shell. Replaces the connector's RemoteIPRanges.")
+	w.printf("\n$MimecastIPs = %s\n\n", psList(w.merged))
+	w.printf(`# A receive connector dedicated to Mimecast; the most specific match wins.
+$ConnectorName = "$env:COMPUTERNAME\Mimecast inbound"
+Set-ReceiveConnector -Identity $ConnectorName -RemoteIPRanges $MimecastIPs
+`)
+	return nil
+}
+
+// SPFMaxString is the longest character-string of a TXT record.
+const SPFMaxString = 255
+
+// SPFRecommended is the record length RFC 7208 §3.4 advises staying under.
+const SPFRecommended = 450
+
+// SPFRecord returns the SPF record for ps: "v=spf1", an ip4: or ip6: term
+// per prefix (without /32 and /128) and the all term.
+func SPFRecord(ps []netip.Prefix, all string) string {
+	terms := []string{"v=spf1"}
+	for _, p := range ps {
+		t := "ip6:"
+		if p.Addr().Is4() {
+			t = "ip4:"
+		}
+		if p.IsSingleIP() {
+			terms = append(terms, t+p.Addr().String())
+		} else {
+			terms = append(terms, t+p.String())
+		}
+	}
+	if all != "" {
+		terms = append(terms, all)
+	}
+	return strings.Join(terms, " ")
+}
+
+// SplitTXT splits record into character-strings of at most SPFMaxString
+// bytes, each cut after a space (resolvers concatenate the strings without
+// adding spaces). A word longer than a string is cut where it must be.
+func SplitTXT(record string) []string {
+	var out []string
+	for len(record) > SPFMaxString {
+		cut := strings.LastIndexByte(record[:SPFMaxString], ' ')
+		if cut < 0 {
+			cut = SPFMaxString - 1
+		}
+		out = append(out, record[:cut+1])
+		record = record[cut+1:]
+	}
+	return append(out, record)
+}
+
+func writeSPF(w *writer) error {
+	rec := SPFRecord(w.merged, w.o.SPFAll)
+	extra := []string{"DNS zone file TXT record; replace @ with the record's name. ip4/ip6 terms cost no DNS lookups."}
+	if len(rec) > SPFRecommended {
+		msg := fmt.Sprintf("the record is %d bytes, more than the %d RFC 7208 advises; it may not fit a UDP answer", len(rec), SPFRecommended)
+		w.o.Warn("spf: %s", msg)
+		extra = append(extra, "WARNING: "+msg+".")
+	}
+	w.header(";", extra...)
+	w.printf("@\tIN\tTXT\t(")
+	for i, s := range SplitTXT(rec) {
+		if i > 0 {
+			w.printf("\n\t\t\t")
+		}
+		w.printf(" %q", s)
+	}
+	w.printf(" )\n")
+	return nil
+}
+
+// JSONRange is one range of the JSON export.
+type JSONRange struct {
+	CIDR      string   `json:"cidr"`
+	Family    int      `json:"family"`
+	Regions   []string `json:"regions"`
+	Service   string   `json:"service"`
+	Class     string   `json:"class"`
+	FirstSeen string   `json:"first_seen"`
+	LastSeen  string   `json:"last_seen"`
+	Sources   []string `json:"sources"`
+}
+
+// JSONDoc is the JSON export.
+type JSONDoc struct {
+	Comment   string      `json:"comment"`
+	Version   string      `json:"version"`
+	Generated string      `json:"generated"`
+	Regions   []string    `json:"regions"`
+	Classes   []string    `json:"classes"`
+	Merged    []string    `json:"merged"`
+	Ranges    []JSONRange `json:"ranges"`
+}
+
+func regionList(rs interface{ String() string }) []string {
+	s := rs.String()
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+func family(p netip.Prefix) int {
+	if p.Addr().Is4() {
+		return 4
+	}
+	return 6
+}
+
+func writeJSON(w *writer) error {
+	doc := JSONDoc{
+		Comment:   "mimecastip export; not an official Mimecast product",
+		Version:   w.o.Version,
+		Generated: w.o.Now.UTC().Format(time.RFC3339),
+		Regions:   regionList(w.o.Regions),
+		Classes:   strings.Split(classList(w.o.Classes), ","),
+		Merged:    []string{},
+		Ranges:    []JSONRange{},
+	}
+	for _, p := range w.merged {
+		doc.Merged = append(doc.Merged, p.String())
+	}
+	for _, r := range w.rs {
+		doc.Ranges = append(doc.Ranges, JSONRange{
+			CIDR: r.Prefix.String(), Family: family(r.Prefix), Regions: regionList(r.Regions),
+			Service: r.Service.String(), Class: mimecastip.ClassOf(r.Service).String(),
+			FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, Sources: append([]string{}, r.Sources...),
+		})
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	w.printf("%s\n", b)
+	return nil
+}
+
+func writeCSV(w *writer) error {
+	w.header("#")
+	cw := csv.NewWriter(w.w)
+	cw.Write([]string{"cidr", "family", "regions", "service", "class", "first_seen", "last_seen", "sources"})
+	for _, r := range w.rs {
+		cw.Write([]string{r.Prefix.String(), fmt.Sprint(family(r.Prefix)), r.Regions.String(), r.Service.String(),
+			mimecastip.ClassOf(r.Service).String(), r.FirstSeen, r.LastSeen, strings.Join(r.Sources, ",")})
+	}
+	cw.Flush()
+	return cw.Error()
+}
