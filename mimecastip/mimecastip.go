@@ -1,0 +1,277 @@
+package mimecastip
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/seed-b311f21d/go-mimecastip/matcher"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
+)
+
+// Class answers the mail question for an address: did this connection come
+// from a Mimecast mail gateway?
+type Class uint8
+
+const (
+	// Foreign is any address that is not a Mimecast mail range, including
+	// addresses Mimecast publishes for its website and Web Security (their
+	// [Result.Service] says so). It is the zero value.
+	Foreign Class = iota
+	// Mimecast is an address of a Mimecast mail gateway range.
+	Mimecast
+	// NonSPF is an address of a Mimecast non-SPF relay range: Mimecast
+	// relays mail whose envelope sender is not an internal domain of the
+	// account from these, so that mail fails the sender's SPF by design.
+	NonSPF
+)
+
+var classTokens = [...]string{Foreign: "foreign", Mimecast: "mimecast", NonSPF: "non-spf"}
+
+// String returns "foreign", "mimecast" or "non-spf" ("class(N)" for an
+// undefined value).
+func (c Class) String() string {
+	if int(c) < len(classTokens) {
+		return classTokens[c]
+	}
+	return fmt.Sprintf("class(%d)", uint8(c))
+}
+
+// MarshalText implements [encoding.TextMarshaler].
+func (c Class) MarshalText() ([]byte, error) {
+	if int(c) >= len(classTokens) {
+		return nil, fmt.Errorf("mimecastip: invalid class %d", uint8(c))
+	}
+	return []byte(c.String()), nil
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler] with the rules of
+// [ParseClass].
+func (c *Class) UnmarshalText(b []byte) error {
+	v, err := ParseClass(string(b))
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
+// ParseClass parses "foreign", "mimecast" or "non-spf" (case-insensitive;
+// "nonspf" is accepted too).
+func ParseClass(s string) (Class, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "foreign":
+		return Foreign, nil
+	case "mimecast":
+		return Mimecast, nil
+	case "non-spf", "nonspf":
+		return NonSPF, nil
+	}
+	return 0, fmt.Errorf("mimecastip: unknown class %q (want foreign, mimecast or non-spf)", s)
+}
+
+// ClassOf returns the class of addresses in a range of service v: Mimecast
+// for gateway ranges, NonSPF for non-SPF relay ranges and Foreign for
+// everything else (website and Web Security addresses send no mail).
+func ClassOf(v regions.Service) Class {
+	switch v {
+	case regions.Gateway:
+		return Mimecast
+	case regions.NonSPF:
+		return NonSPF
+	}
+	return Foreign
+}
+
+// Result is the answer of a lookup. The zero Result means foreign and not
+// published by Mimecast at all. Results are small comparable values.
+type Result struct {
+	Class   Class           // the mail answer
+	Regions regions.Set     // the regions that publish Prefix; empty when Prefix is not set
+	Service regions.Service // what Prefix is published for; zero when not set
+	Prefix  netip.Prefix    // the most specific published range that holds the address; zero when none
+}
+
+// String formats r for people and logs: "mimecast us 170.10.128.0/24
+// gateway", "foreign global 146.101.202.134/32 website" or "foreign".
+func (r Result) String() string {
+	if !r.Prefix.IsValid() {
+		return r.Class.String()
+	}
+	return r.Class.String() + " " + r.Regions.String() + " " + r.Prefix.String() + " " + r.Service.String()
+}
+
+// Classifier classifies addresses against one set of ranges. Build one
+// with [New] or [NewForRegions]; [Default] is the one the package-level
+// functions use. A Classifier never changes once built and is safe for
+// concurrent use; lookups allocate nothing. The zero Classifier (and a nil
+// *Classifier) classifies every address as Foreign.
+type Classifier struct {
+	m *matcher.Matcher
+	// results is indexed by m.Slot: results[0] is the zero Result (no
+	// range) and results[1+i] the Result of m.Range(i), so a lookup has no
+	// branch on its answer.
+	results []Result
+}
+
+// New builds a Classifier from rs, for example a dataset loaded with
+// [regions.ParseFile] or a subset chosen with [regions.Filter]. Retired rows
+// are skipped. It returns the errors of [matcher.New].
+func New(rs []regions.Range) (*Classifier, error) {
+	m, err := matcher.New(rs)
+	if err != nil {
+		return nil, err
+	}
+	c := &Classifier{m: m, results: make([]Result, 1+m.Len())}
+	for i := range m.Len() {
+		r := m.Range(i)
+		c.results[1+i] = Result{Class: ClassOf(r.Service), Regions: r.Regions, Service: r.Service, Prefix: r.Prefix}
+	}
+	return c, nil
+}
+
+// NewForRegions builds a Classifier from the embedded dataset restricted to
+// the ranges published for the regions in set (and the global website and
+// Web Security addresses). This is the check for an account's own
+// lockdown: a Mimecast gateway of another region is Foreign to it.
+func NewForRegions(set regions.Set) (*Classifier, error) {
+	if set.IsEmpty() {
+		return nil, fmt.Errorf("mimecastip: NewForRegions: empty region set")
+	}
+	return New(regions.Filter(regions.All(), set))
+}
+
+// Len returns the number of active ranges c classifies against.
+func (c *Classifier) Len() int {
+	if c == nil {
+		return 0
+	}
+	return c.m.Len()
+}
+
+// Ranges returns a copy of the active ranges c classifies against.
+func (c *Classifier) Ranges() []regions.Range {
+	if c == nil {
+		return nil
+	}
+	return c.m.Ranges()
+}
+
+// Lookup classifies addr. IPv4-mapped IPv6 addresses are unmapped first,
+// IPv6 zones are ignored and the zero Addr is Foreign. When published
+// ranges nest, the most specific one decides.
+func (c *Classifier) Lookup(addr netip.Addr) Result {
+	if c == nil {
+		return Result{}
+	}
+	if s := c.m.Slot(addr); s < len(c.results) {
+		return c.results[s]
+	}
+	return Result{} // the zero Classifier
+}
+
+// LookupString parses s and classifies the address. It accepts the forms
+// mail logs and headers carry:
+//
+//	192.0.2.1              IPv4
+//	2001:db8::1            IPv6, also with a zone (fe80::1%eth0)
+//	::ffff:192.0.2.1       IPv4-mapped IPv6 (classified as the IPv4 address)
+//	IPv6:2001:db8::1       the RFC 5321 address literal tag
+//	[192.0.2.1], [2001:db8::1], [IPv6:2001:db8::1]
+//	192.0.2.1:25, [2001:db8::1]:25
+//
+// Anything else is an error that quotes s. It allocates nothing for an
+// address without a zone.
+func (c *Classifier) LookupString(s string) (Result, error) {
+	if a, ok := parseFast4(s); ok {
+		return c.Lookup(a), nil
+	}
+	a, ok := parseAddr(s)
+	if !ok {
+		return Result{}, &addrError{s}
+	}
+	return c.Lookup(a), nil
+}
+
+// LookupIP classifies a [net.IP] of 4 or 16 bytes (a 16-byte IPv4 address,
+// as [net.ParseIP] returns, is unmapped). A nil or malformed net.IP is
+// Foreign.
+func (c *Classifier) LookupIP(ip net.IP) Result {
+	switch len(ip) {
+	case 4:
+		return c.Lookup(netip.AddrFrom4([4]byte(ip)))
+	case 16:
+		// Unmap here, the cheap way: Lookup would unmap too.
+		if isMapped(ip) {
+			return c.Lookup(netip.AddrFrom4([4]byte(ip[12:])))
+		}
+		return c.Lookup(netip.AddrFrom16([16]byte(ip)))
+	}
+	return Result{}
+}
+
+// isMapped reports whether the 16-byte ip is ::ffff:a.b.c.d.
+func isMapped(ip net.IP) bool {
+	return binary.LittleEndian.Uint64(ip[:8]) == 0 && binary.LittleEndian.Uint32(ip[8:12]) == 0xffff0000
+}
+
+// LookupNetAddr classifies the IP address of a [net.Addr], typically
+// conn.RemoteAddr(). It handles *net.TCPAddr, *net.UDPAddr and *net.IPAddr
+// without allocating; nil values and other types are Foreign.
+func (c *Classifier) LookupNetAddr(a net.Addr) Result {
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		if v != nil {
+			return c.LookupIP(v.IP)
+		}
+	case *net.UDPAddr:
+		if v != nil {
+			return c.LookupIP(v.IP)
+		}
+	case *net.IPAddr:
+		if v != nil {
+			return c.LookupIP(v.IP)
+		}
+	}
+	return Result{}
+}
+
+var (
+	stdOnce sync.Once
+	std     *Classifier
+)
+
+func buildStd() {
+	c, err := New(regions.All())
+	if err != nil {
+		// The embedded dataset is validated by the tests of this module.
+		panic("mimecastip: embedded dataset: " + err.Error())
+	}
+	std = c
+}
+
+// Default returns the Classifier over the whole embedded dataset, every
+// region. It is built on first use.
+func Default() *Classifier {
+	stdOnce.Do(buildStd)
+	return std
+}
+
+// Lookup classifies addr against the embedded dataset; see
+// [Classifier.Lookup].
+func Lookup(addr netip.Addr) Result { return Default().Lookup(addr) }
+
+// LookupString parses s and classifies it against the embedded dataset; see
+// [Classifier.LookupString] for the accepted forms.
+func LookupString(s string) (Result, error) { return Default().LookupString(s) }
+
+// LookupIP classifies ip against the embedded dataset; see
+// [Classifier.LookupIP].
+func LookupIP(ip net.IP) Result { return Default().LookupIP(ip) }
+
+// LookupNetAddr classifies the address of a (typically conn.RemoteAddr())
+// against the embedded dataset; see [Classifier.LookupNetAddr].
+func LookupNetAddr(a net.Addr) Result { return Default().LookupNetAddr(a) }
