@@ -387,3 +387,10 @@ func (s Set) Covers(t Set) bool { return t.Minus(s).IsEmpty() }
 
 // Equal reports whether s and t hold the same addresses.
 func (s Set) Equal(t Set) bool { return slices.Equal(s.v4, t.v4) && slices.Equal(s.v6, t.v6) }
+
+// FromRange returns the set of addresses in r.
+func FromRange(r Range) Set {
+	var b Builder
+	b.AddRange(r)
+	return b.Set()
+}

@@ -18,7 +18,7 @@
 //   - IPv6: the usual text forms, "::" compression and a trailing dotted
 //     IPv4 part (::ffff:1.2.3.4) included, not glued to a word on either
 //     side ("Foo::Bar" is not an address). The RFC 5321 tag "IPv6:" (as in
-//     "[IPv6:2001:db8::1]") is skipped; a zone ("%eth0") ends the address;
+//     "[IPv6:2001:db8::1]") and the SPF tag "ip6:" are skipped; a zone ("%eth0") ends the address;
 //     one trailing ':' or '.' (end of a sentence, "addr: message") is
 //     dropped.
 //
@@ -107,10 +107,9 @@ func isWord(c byte) bool { return class[c]&(cWord|cHex|cDigit) != 0 }
 func find6(line []byte, i, j int) (Match, bool) {
 	start := i
 	if i > 0 && isWord(line[i-1]) {
-		// "IPv6:2001:db8::1": the run starts at the '6' of the tag.
-		if j-i > 2 && line[i] == '6' && line[i+1] == ':' && i >= 3 &&
-			lower(line[i-3]) == 'i' && lower(line[i-2]) == 'p' && lower(line[i-1]) == 'v' &&
-			(i == 3 || !isWord(line[i-4])) {
+		// "IPv6:2001:db8::1" (RFC 5321) or "ip6:2001:db8::/32" (SPF): the
+		// run starts at the '6' of the tag.
+		if j-i > 2 && line[i] == '6' && line[i+1] == ':' && tagBefore(line, i) {
 			start = i + 2
 		} else {
 			return Match{}, false
@@ -132,6 +131,18 @@ func find6(line []byte, i, j int) (Match, bool) {
 }
 
 func lower(c byte) byte { return c | 0x20 }
+
+// tagBefore reports whether "IPv" or "ip" (a whole word) ends at line[i].
+func tagBefore(line []byte, i int) bool {
+	k := i
+	if k >= 1 && lower(line[k-1]) == 'v' {
+		k--
+	}
+	if k < 2 || lower(line[k-2]) != 'i' || lower(line[k-1]) != 'p' {
+		return false
+	}
+	return k == 2 || !isWord(line[k-3])
+}
 
 // find4 appends the IPv4 addresses in the run line[i:j].
 func find4(dst []Match, line []byte, i, j int) []Match {

@@ -43,6 +43,8 @@ func TestFind(t *testing.T) {
 		{"1.2.3.4:5.6.7.8", []string{"1.2.3.4", "5.6.7.8"}},
 		{"connect from h[IPv6:2001:db8::1]", []string{"2001:db8::1"}},
 		{"[ipv6:2001:db8::1]", []string{"2001:db8::1"}},
+		{"v=spf1 ip4:1.2.3.0/24 ip6:2001:db8::/32 ~all", []string{"1.2.3.0", "2001:db8::"}},
+		{"xip6:2001:db8::1 xipv6:2001:db8::1", nil},
 		{"client 2001:db8::1: lost", []string{"2001:db8::1"}},
 		{"at ::ffff:170.10.133.5 now", []string{"::ffff:170.10.133.5"}},
 		{"[2001:db8::1]:25", []string{"2001:db8::1"}},

@@ -1,0 +1,399 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
+	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
+)
+
+// Level says how serious a finding is.
+type Level string
+
+// The levels. Errors make the audit fail (exit 1): mail is lost or the
+// gateway can be bypassed. Warnings are worth a look but not wrong by
+// themselves.
+const (
+	Error   Level = "error"
+	Warning Level = "warning"
+	Info    Level = "info"
+)
+
+// The kinds of findings.
+const (
+	KindOK           = "ok"            // entirely inside the region's published mail ranges
+	KindForeign      = "foreign"       // (part of) the entry is not a Mimecast range at all: a bypass
+	KindNonCanonical = "non-canonical" // CIDR with host bits set: Postfix skips the rule
+	KindInvalid      = "invalid"       // unusable entry
+	KindOtherRegion  = "other-region"  // (part of) the entry is another region's Mimecast range
+	KindRetired      = "retired"       // (part of) the entry is a retired Mimecast range
+	KindNotMail      = "not-mail"      // Mimecast website or Web Security address: sends no mail
+	KindRedundant    = "redundant"     // already covered by earlier entries
+	KindDeny         = "deny"          // on a rejecting line: not part of the allowlist
+	KindMissing      = "missing"       // a published range of the region the list lacks entirely
+	KindPartial      = "partial"       // a published range of the region the list covers only in part
+)
+
+// Finding is one observation about an entry or a published range.
+type Finding struct {
+	Kind     string   `json:"kind"`
+	Level    Level    `json:"level"`
+	Message  string   `json:"message"`
+	Prefixes []string `json:"prefixes,omitempty"` // the addresses concerned, as canonical prefixes
+}
+
+// EntryReport is the verdict on one allowlist entry.
+type EntryReport struct {
+	Line     int       `json:"line"`
+	Text     string    `json:"entry"`
+	Status   string    `json:"status"` // the kind of the most serious finding, or "ok"
+	Findings []Finding `json:"findings,omitempty"`
+	Covers   []string  `json:"covers,omitempty"` // published ranges of the region fully inside the entry
+}
+
+// RangeReport is a published range of the region that the allowlist does
+// not fully cover.
+type RangeReport struct {
+	Prefix  string   `json:"prefix"`
+	Regions string   `json:"regions"`
+	Service string   `json:"service"`
+	Class   string   `json:"class"`
+	Status  string   `json:"status"`  // missing or partial
+	Missing []string `json:"missing"` // the uncovered addresses as prefixes
+}
+
+// Summary counts the results.
+type Summary struct {
+	Entries     int `json:"entries"`
+	OK          int `json:"ok"`
+	Foreign     int `json:"foreign"`
+	OtherRegion int `json:"other_region"`
+	Retired     int `json:"retired"`
+	NotMail     int `json:"not_mail"`
+	Invalid     int `json:"invalid"` // invalid and non-canonical
+	Deny        int `json:"deny"`
+	Published   int `json:"published"` // published ranges of the region
+	Missing     int `json:"missing"`
+	Partial     int `json:"partial"`
+	Errors      int `json:"errors"`
+	Warnings    int `json:"warnings"`
+}
+
+// Report is the result of an audit.
+type Report struct {
+	Version  string        `json:"version"`
+	Regions  string        `json:"regions"`
+	Inferred bool          `json:"regions_inferred"` // no region was given; Regions is the one the entries cover most
+	Entries  []EntryReport `json:"entries"`
+	Ranges   []RangeReport `json:"missing_ranges"`
+	Summary  Summary       `json:"summary"`
+	OK       bool          `json:"ok"` // no errors: nothing missing, nothing foreign, nothing skipped
+}
+
+// Options controls an audit.
+type Options struct {
+	Dataset *regions.Dataset
+	Regions regions.Set        // the account's region(s); empty: infer from the entries
+	Classes []mimecastip.Class // the classes that must be allowed; default mimecast and non-spf
+}
+
+type index struct {
+	selected, other, retired, notMail iprange.Set
+}
+
+func setOfRanges(rs []regions.Range) iprange.Set {
+	var b iprange.Builder
+	for _, r := range rs {
+		b.AddPrefix(r.Prefix)
+	}
+	return b.Set()
+}
+
+func contains(cs []mimecastip.Class, c mimecastip.Class) bool { return slices.Contains(cs, c) }
+
+// Infer returns the region whose mail ranges the entries cover most (by
+// addresses; ties give several), or the empty set when they cover none.
+func Infer(d *regions.Dataset, entries []Entry) regions.Set {
+	allow := allowSet(entries)
+	best, bestN := regions.Set(0), 0.0
+	for _, rg := range regions.Known() {
+		if rg == regions.Global {
+			continue
+		}
+		var rs []regions.Range
+		for _, r := range d.Ranges {
+			if !r.Retired && r.Service.Mail() && r.Regions.Has(rg) {
+				rs = append(rs, r)
+			}
+		}
+		n := setOfRanges(rs).Intersect(allow).Len()
+		switch {
+		case n == 0:
+		case n > bestN:
+			best, bestN = regions.SetOf(rg), n
+		case n == bestN:
+			best = best.Add(rg)
+		}
+	}
+	return best
+}
+
+func allowSet(entries []Entry) iprange.Set {
+	var b iprange.Builder
+	for _, e := range entries {
+		if e.Invalid == "" && !e.Deny {
+			b.AddRange(e.Range)
+		}
+	}
+	return b.Set()
+}
+
+// Audit checks entries against the published ranges.
+func Audit(entries []Entry, o Options) *Report {
+	d := o.Dataset
+	if d == nil {
+		d = regions.Embedded()
+	}
+	classes := o.Classes
+	if len(classes) == 0 {
+		classes = []mimecastip.Class{mimecastip.Mimecast, mimecastip.NonSPF}
+	}
+	rep := &Report{Version: d.Version, Entries: []EntryReport{}, Ranges: []RangeReport{}}
+	set := o.Regions
+	if set.IsEmpty() {
+		set = Infer(d, entries)
+		rep.Inferred = true
+	}
+	rep.Regions = set.String()
+
+	var ix index
+	var sel, oth, ret, web []regions.Range
+	for _, r := range d.Ranges {
+		mail := r.Service.Mail()
+		switch {
+		case r.Retired && mail:
+			ret = append(ret, r)
+		case r.Retired:
+		case !mail:
+			web = append(web, r)
+		case !r.Regions.Intersect(set).IsEmpty() && contains(classes, mimecastip.ClassOf(r.Service)):
+			sel = append(sel, r)
+		default:
+			oth = append(oth, r)
+		}
+	}
+	ix.selected, ix.other, ix.retired, ix.notMail = setOfRanges(sel), setOfRanges(oth), setOfRanges(ret), setOfRanges(web)
+	ix.other = ix.other.Minus(ix.selected)
+	ix.retired = ix.retired.Minus(ix.selected).Minus(ix.other)
+	ix.notMail = ix.notMail.Minus(ix.selected).Minus(ix.other).Minus(ix.retired)
+	known := ix.selected.Union(ix.other).Union(ix.retired).Union(ix.notMail)
+
+	var seen iprange.Builder
+	for _, e := range entries {
+		er := EntryReport{Line: e.Line, Text: e.Text}
+		add := func(f Finding) { er.Findings = append(er.Findings, f) }
+		switch {
+		case e.Invalid != "":
+			add(Finding{KindInvalid, Error, e.Invalid, nil})
+		case e.Deny:
+			add(Finding{KindDeny, Info, "on a rejecting line; not part of the allowlist", nil})
+		default:
+			s := iprange.FromRange(e.Range)
+			if e.NonCanonical {
+				add(Finding{KindNonCanonical, Error, fmt.Sprintf("host bits set: Postfix skips this rule (\"non-null host address bits\") and nginx warns; write %s", e.Prefix), []string{e.Prefix.String()}})
+			}
+			if f := s.Minus(known); !f.IsEmpty() {
+				msg := "not a Mimecast range: mail from it skips the gateway (a bypass attackers and spam use)"
+				if !f.Equal(s) {
+					msg = fmt.Sprintf("%s of its addresses are not Mimecast: mail from them skips the gateway", count(f))
+				}
+				add(Finding{KindForeign, Error, msg, prefixStrings(f)})
+			}
+			if p := s.Intersect(ix.other); !p.IsEmpty() {
+				add(Finding{KindOtherRegion, Warning, "Mimecast range of another region (" + regionsOf(p, oth) + "), not of " + orNone(set) + "; not needed unless the account moves", rowPrefixes(p, oth)})
+			}
+			if p := s.Intersect(ix.retired); !p.IsEmpty() {
+				add(Finding{KindRetired, Warning, "retired Mimecast range (" + describe(p, ret) + "); remove it only after Mimecast's double-run period ends", rowPrefixes(p, ret)})
+			}
+			if p := s.Intersect(ix.notMail); !p.IsEmpty() {
+				add(Finding{KindNotMail, Warning, "Mimecast " + servicesOf(p, web) + " address, not a mail range: no mail comes from it", rowPrefixes(p, web)})
+			}
+			prev := seen.Set()
+			if !prev.IsEmpty() && prev.Covers(s) {
+				add(Finding{KindRedundant, Info, "already covered by earlier entries", nil})
+			}
+			seen.AddRange(e.Range)
+			for _, r := range sel {
+				if s.Covers(iprange.FromPrefixes(r.Prefix)) {
+					er.Covers = append(er.Covers, r.Prefix.String())
+				}
+			}
+		}
+		er.Status = status(er.Findings)
+		rep.Entries = append(rep.Entries, er)
+	}
+
+	// Published ranges of the region the list does not cover.
+	allow := allowSet(entries)
+	var reported iprange.Builder
+	slices.SortStableFunc(sel, func(a, b regions.Range) int {
+		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
+			return c
+		}
+		return a.Prefix.Bits() - b.Prefix.Bits()
+	})
+	for _, r := range sel {
+		s := iprange.FromPrefixes(r.Prefix)
+		miss := s.Minus(allow)
+		if miss.IsEmpty() || reported.Set().Covers(miss) {
+			continue
+		}
+		reported.AddSet(miss)
+		st := KindMissing
+		if !miss.Equal(s) {
+			st = KindPartial
+		}
+		rep.Ranges = append(rep.Ranges, RangeReport{
+			Prefix: r.Prefix.String(), Regions: r.Regions.String(), Service: r.Service.String(),
+			Class: mimecastip.ClassOf(r.Service).String(), Status: st, Missing: prefixStrings(miss),
+		})
+	}
+
+	sm := &rep.Summary
+	sm.Entries = len(entries)
+	sm.Published = len(sel)
+	for _, er := range rep.Entries {
+		has := map[string]bool{}
+		for _, f := range er.Findings {
+			has[f.Kind] = true
+			switch f.Level {
+			case Error:
+				sm.Errors++
+			case Warning:
+				sm.Warnings++
+			}
+		}
+		switch {
+		case has[KindDeny]:
+			sm.Deny++
+		case has[KindInvalid] || has[KindNonCanonical]:
+			sm.Invalid++
+		}
+		if has[KindForeign] {
+			sm.Foreign++
+		}
+		if has[KindOtherRegion] {
+			sm.OtherRegion++
+		}
+		if has[KindRetired] {
+			sm.Retired++
+		}
+		if has[KindNotMail] {
+			sm.NotMail++
+		}
+		if er.Status == KindOK || er.Status == KindRedundant {
+			sm.OK++
+		}
+	}
+	for _, r := range rep.Ranges {
+		if r.Status == KindMissing {
+			sm.Missing++
+		} else {
+			sm.Partial++
+		}
+		sm.Errors++
+	}
+	if set.IsEmpty() {
+		sm.Errors++ // nothing to check against
+	}
+	rep.OK = sm.Errors == 0
+	return rep
+}
+
+func status(fs []Finding) string {
+	best, rank := KindOK, 0
+	for _, f := range fs {
+		r := map[Level]int{Info: 1, Warning: 2, Error: 3}[f.Level]
+		if r > rank {
+			best, rank = f.Kind, r
+		}
+	}
+	return best
+}
+
+func prefixStrings(s iprange.Set) []string {
+	var out []string
+	for _, p := range s.Prefixes() {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+func count(s iprange.Set) string {
+	n := s.Len()
+	if n < 1e15 {
+		return fmt.Sprintf("%.0f", n)
+	}
+	return fmt.Sprintf("%.3g", n)
+}
+
+// overlapping returns the rows of rs whose prefix overlaps s.
+func overlapping(s iprange.Set, rs []regions.Range) []regions.Range {
+	var out []regions.Range
+	for _, r := range rs {
+		if !iprange.FromPrefixes(r.Prefix).Intersect(s).IsEmpty() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func orNone(s regions.Set) string {
+	if s.IsEmpty() {
+		return "the account's region"
+	}
+	return s.String()
+}
+
+func rowPrefixes(s iprange.Set, rs []regions.Range) []string {
+	var out []string
+	for _, r := range overlapping(s, rs) {
+		out = append(out, r.Prefix.String())
+	}
+	return out
+}
+
+func servicesOf(s iprange.Set, rs []regions.Range) string {
+	var out []string
+	for _, r := range overlapping(s, rs) {
+		if v := r.Service.String(); !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return strings.Join(out, "/")
+}
+
+func regionsOf(s iprange.Set, rs []regions.Range) string {
+	var set regions.Set
+	for _, r := range overlapping(s, rs) {
+		set = set.Union(r.Regions)
+	}
+	return set.String()
+}
+
+// describe names the rows of rs that overlap s: "eu gateway 213.167.75.0/24,
+// last seen 2017".
+func describe(s iprange.Set, rs []regions.Range) string {
+	var parts []string
+	for _, r := range overlapping(s, rs) {
+		p := fmt.Sprintf("%s %s %s", r.Regions, r.Service, r.Prefix)
+		if r.Retired {
+			p += ", last seen " + r.LastSeen
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
+}
