@@ -63,15 +63,16 @@ func FuzzLookupString(f *testing.F) {
 		require.Equal(t, want, mimecastip.Lookup(a), "Lookup(%v)", a)
 		require.Equal(t, mimecastip.Lookup(a.Unmap()), mimecastip.Lookup(a), "Lookup(%v) differs from Lookup of its unmapped form", a)
 
-		// The same address in the other accepted forms.
-		forms := []string{"[" + s + "]"}
+		// The same address in the other accepted forms. A zone may hold
+		// any byte, ']' too, and then cannot be bracketed.
+		var forms []string
 		if a.Is4() {
-			forms = append(forms, s+":25", "["+s+"]:25", "::ffff:"+s)
+			forms = append(forms, "["+s+"]", s+":25", "["+s+"]:25", "::ffff:"+s)
 		} else {
-			forms = append(forms, "["+s+"]:25")
-			if !strings.HasPrefix(strings.ToLower(s), "ipv6:") {
-				forms = append(forms, "IPv6:"+s, "[IPv6:"+s+"]")
+			if !strings.Contains(s, "]") {
+				forms = append(forms, "["+s+"]", "["+s+"]:25", "[IPv6:"+s+"]")
 			}
+			forms = append(forms, "IPv6:"+s)
 		}
 		for _, form := range forms {
 			r, err := mimecastip.LookupString(form)
