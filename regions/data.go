@@ -134,6 +134,20 @@ func ParseFile(path string) (*Dataset, error) {
 // maxErrors caps how many problems Parse reports at once.
 const maxErrors = 20
 
+// maxLine caps the text of a line: its fields joined by single spaces plus
+// its comment, which is what Format writes back, padded by less than a
+// hundred bytes. It is far below the scanner's limit, so Format always
+// writes lines that Parse can read.
+const maxLine = 4096
+
+func contentLen(fields []string, comment string) int {
+	n := len(comment)
+	for _, f := range fields {
+		n += len(f) + 1
+	}
+	return n
+}
+
 // Parse reads a data file in the format of the embedded ranges.txt and
 // validates it: every prefix canonical, not in private, loopback,
 // documentation or other special-purpose space, not broader than /16
@@ -164,6 +178,10 @@ func Parse(r io.Reader) (*Dataset, error) {
 		body, comment, _ := strings.Cut(line, "#")
 		comment = strings.TrimSpace(comment)
 		fields := strings.Fields(body)
+		if size := contentLen(fields, comment); size > maxLine {
+			fail(n, "line holds %d bytes of text, more than %d", size, maxLine)
+			continue
+		}
 		if len(fields) == 0 {
 			continue
 		}
