@@ -276,7 +276,11 @@ func (st *state) fetch(ctx context.Context, name string) (string, error) {
 	}
 	txts, err := st.resolver().LookupTXT(ctx, name+".")
 	if err != nil {
-		return "", &Error{Kind: lookupKind(err), Name: name, Err: err}
+		k := lookupKind(err)
+		if k == KindTimeout && st.x.Timeout > 0 {
+			err = fmt.Errorf("no answer within %v: %w", st.x.Timeout, err)
+		}
+		return "", &Error{Kind: k, Name: name, Err: err}
 	}
 	if len(txts) == 0 {
 		return "", &Error{Kind: KindNotFound, Name: name, Err: errors.New("no TXT records")}
