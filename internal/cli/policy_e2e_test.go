@@ -165,6 +165,9 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 			{Name: "unix", Options: rcpt("check_policy_service unix:" + sock)},
 			{Name: "eu", Options: rcpt(fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", pEU))},
 			{Name: "dead", Options: rcpt(fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", dead))},
+			// The README's form: per-service timeout and default_action (Postfix
+			// >= 3.0); a value with spaces needs its own braces.
+			{Name: "dead2", Options: rcpt(fmt.Sprintf("check_policy_service { inet:127.0.0.1:%d, timeout=10s, { default_action = 451 4.3.5 Mimecast policy service unavailable } }", dead))},
 			{Name: "cidr", Options: rcpt("check_client_access cidr:${config_directory}/mimecast.cidr, reject")},
 			{Name: "tag", Options: append(rcpt("check_client_access cidr:${config_directory}/hold.cidr"),
 				postfixtest.Option{Name: "smtpd_data_restrictions", Value: fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", pTag)})},
@@ -211,6 +214,7 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 		{"eu", foreign, 5, "198.51.100.9 is not a Mimecast gateway"},
 		{"dead", mimecastUS, 4, "4.3.5"},
 		{"dead", foreign, 4, "4.3.5"},
+		{"dead2", mimecastUS, 4, "451 4.3.5 <u@example.test>: Recipient address rejected: Mimecast policy service unavailable"},
 		{"cidr", mimecastUS, 2, ""},
 		{"cidr", nonSPF, 2, ""},
 		{"cidr", euGateway, 2, ""},
@@ -265,6 +269,25 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 			hdrs := pf.Headers(id)
 			if !strings.Contains(hdrs, want[client]+"\n") {
 				t.Errorf("client %s: headers lack %q:\n%s", client, want[client], hdrs)
+			}
+		}
+	})
+
+	// SIGHUP reloads the data; Postfix's open policy connections keep
+	// working (smtpd keeps them up to smtpd_policy_service_max_idle).
+	t.Run("reload", func(t *testing.T) {
+		before := strings.Count(all.stderr.String(), "msg=reloaded")
+		all.sigs <- "HUP"
+		deadline := time.Now().Add(5 * time.Second)
+		for strings.Count(all.stderr.String(), "msg=reloaded") == before {
+			if time.Now().After(deadline) {
+				t.Fatal("no reload logged")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		for client, want := range map[string]int{mimecastUS: 250, foreign: 554} {
+			if s := pf.Swaks("policy", postfixtest.SwaksOptions{XClientAddr: client}); s.Rcpt.Code != want {
+				t.Errorf("after reload, client %s: RCPT %d %q, want %d", client, s.Rcpt.Code, s.Rcpt.Text, want)
 			}
 		}
 	})

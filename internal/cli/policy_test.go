@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,5 +164,80 @@ func TestPolicyCommandLifecycle(t *testing.T) {
 	}
 	if !strings.Contains(p.stderr.String(), "policy counts at shutdown") {
 		t.Errorf("no counts at shutdown:\n%s", p.stderr)
+	}
+}
+
+// TestPolicyBinarySignals builds the command and drives it with real
+// signals (the os/signal path used when Env.Signals is nil): SIGHUP
+// reloads, SIGTERM stops with exit 0 after answering a request in flight.
+func TestPolicyBinarySignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mimecastip")
+	build := exec.Command("go", "build", "-o", bin, "github.com/seed-b311f21d/go-mimecastip/cmd/mimecastip")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	sock := filepath.Join(dir, "p.sock")
+	var stderr lockedBuffer
+	cmd := exec.Command(bin, "policy", "--listen", "unix:"+sock)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	waitDial(t, "unix", sock)
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	if got := ask(t, c, br, "170.10.129.5"); got != "DUNNO" {
+		t.Errorf("got %q", got)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, &stderr, "msg=reloaded")
+	if got := ask(t, c, br, "198.51.100.9"); !strings.HasPrefix(got, "REJECT 5.7.1 198.51.100.9 ") {
+		t.Errorf("after SIGHUP: got %q", got)
+	}
+	// Half a request in flight, then SIGTERM: it still gets its answer.
+	io.WriteString(c, "request=smtpd_access_policy\nclient_address=170.10.129.5\n")
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitLog(t, &stderr, "stopping")
+	io.WriteString(c, "protocol_state=RCPT\n\n")
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if line, err := br.ReadString('\n'); line != "action=DUNNO\n" {
+		t.Errorf("in-flight request during shutdown: %q %v", line, err)
+	}
+	select {
+	case <-exited:
+		if waitErr != nil {
+			t.Errorf("exit: %v\n%s", waitErr, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket left behind: %v", err)
+	}
+}
+
+func waitLog(t *testing.T, b *lockedBuffer, sub string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(b.String(), sub) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %q:\n%s", sub, b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

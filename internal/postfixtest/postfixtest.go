@@ -214,7 +214,7 @@ postlog unix-dgram n - n - 1 postlogd
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for name, port := range in.Ports {
-		if err := waitBanner(port, deadline); err != nil {
+		if err := in.waitBanner(port, deadline); err != nil {
 			in.fail("listener %s (127.0.0.1:%d) not answering: %v", name, port, err)
 		}
 	}
@@ -275,14 +275,19 @@ func (in *Instance) masterPID() int {
 	return pid
 }
 
-// waitBanner dials until the port answers with a 220 greeting.
-func waitBanner(port int, deadline time.Time) error {
+// waitBanner dials until the port answers with a 220 greeting. A fatal
+// error in the maillog ends the wait at once: master then throttles the
+// service for 60s (pitfall 2) and the port would only time out.
+func (in *Instance) waitBanner(port int, deadline time.Time) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	var last error
 	for time.Now().Before(deadline) {
+		if strings.Contains(in.Maillog(), "fatal:") {
+			return errors.New("fatal error in the maillog")
+		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
-			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.SetDeadline(time.Now().Add(2 * time.Second))
 			line, err := bufio.NewReader(c).ReadString('\n')
 			c.Write([]byte("QUIT\r\n"))
 			c.Close()
