@@ -193,12 +193,7 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 		foreign6   = "IPV6:2001:db8::5"
 		mapped     = "IPV6:::ffff:170.10.129.5"
 	)
-	type tc struct {
-		listener, client string
-		want             int    // RCPT reply class: 2, 4 or 5
-		text             string // in the RCPT reply
-	}
-	cases := []tc{
+	cases := []rcptCase{
 		{"policy", mimecastUS, 2, ""},
 		{"policy", nonSPF, 2, ""},
 		{"policy", euGateway, 2, ""},
@@ -223,18 +218,13 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 		{"cidr", foreign6, 5, "5.7.1 <u@example.test>: Recipient address rejected: Access denied"},
 	}
 	t.Run("rcpt", func(t *testing.T) {
-		for _, c := range cases {
-			t.Run(c.listener+"/"+c.client, func(t *testing.T) {
-				t.Parallel()
-				s := pf.Swaks(c.listener, postfixtest.SwaksOptions{XClientAddr: c.client})
-				if s.XClient.Code != 220 {
-					t.Fatalf("XCLIENT ADDR=%s: %d %q, want 220\n%s", c.client, s.XClient.Code, s.XClient.Text, s.Transcript)
-				}
-				if s.Rcpt.Code/100 != c.want || !strings.Contains(s.Rcpt.Text, c.text) {
-					t.Errorf("listener %s, client %s: RCPT got %d %q, want %dxx containing %q\n%s",
-						c.listener, c.client, s.Rcpt.Code, s.Rcpt.Text, c.want, c.text, s.Transcript)
-				}
-			})
+		t.Run("cases", func(t *testing.T) { rcptCases(t, pf, cases) })
+		// The policy service logged its decisions with the client address
+		// Postfix saw through XCLIENT.
+		for _, want := range []string{"client_address=170.10.129.5 class=mimecast verdict=pass", "client_address=2001:db8::5 class=foreign verdict=reject"} {
+			if !strings.Contains(all.stderr.String(), want) {
+				t.Errorf("policy log lacks %q", want)
+			}
 		}
 	})
 
@@ -251,7 +241,9 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 			for _, id := range pf.Held() {
 				before[id] = true
 			}
-			s := pf.Swaks("tag", postfixtest.SwaksOptions{XClientAddr: client, FullMessage: true})
+			// The sender forges the header; ours must come first.
+			s := pf.Swaks("tag", postfixtest.SwaksOptions{XClientAddr: client, FullMessage: true,
+				Extra: []string{"--add-header", "X-Mimecast-Class: mimecast; forged"}})
 			if s.Rcpt.Code != 250 || s.Data.Code != 250 {
 				t.Fatalf("client %s: RCPT %d, end of DATA %d %q, want 250\n%s", client, s.Rcpt.Code, s.Data.Code, s.Data.Text, s.Transcript)
 			}
@@ -267,8 +259,21 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 				t.Fatalf("client %s: no held message", client)
 			}
 			hdrs := pf.Headers(id)
-			if !strings.Contains(hdrs, want[client]+"\n") {
-				t.Errorf("client %s: headers lack %q:\n%s", client, want[client], hdrs)
+			var first string
+			for _, l := range strings.Split(hdrs, "\n") {
+				if strings.HasPrefix(l, "X-Mimecast-Class:") {
+					first = l
+					break
+				}
+			}
+			if first != want[client] {
+				t.Errorf("client %s: first X-Mimecast-Class header %q, want %q:\n%s", client, first, want[client], hdrs)
+			}
+			if !strings.Contains(hdrs, "X-Mimecast-Class: mimecast; forged") {
+				t.Errorf("client %s: forged header not kept below ours (test premise):\n%s", client, hdrs)
+			}
+			if testing.Verbose() {
+				t.Logf("held message %s headers:\n%s", id, hdrs)
 			}
 		}
 	})
@@ -291,14 +296,6 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 			}
 		}
 	})
-
-	// The policy service logged its decisions with the client address
-	// Postfix saw through XCLIENT.
-	for _, want := range []string{"client_address=170.10.129.5 class=mimecast verdict=pass", "client_address=2001:db8::5 class=foreign verdict=reject"} {
-		if !strings.Contains(all.stderr.String(), want) {
-			t.Errorf("policy log lacks %q", want)
-		}
-	}
 }
 
 func grepLines(s, sub string) string {
@@ -325,5 +322,28 @@ func waitDial(t *testing.T, network, addr string) {
 			t.Fatalf("nothing listening on %s %s: %v", network, addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type rcptCase struct {
+	listener, client string
+	want             int    // RCPT reply class: 2, 4 or 5
+	text             string // in the RCPT reply
+}
+
+// rcptCases runs swaks for each case in parallel and checks the RCPT reply.
+func rcptCases(t *testing.T, pf *postfixtest.Instance, cases []rcptCase) {
+	for _, c := range cases {
+		t.Run(c.listener+"/"+c.client, func(t *testing.T) {
+			t.Parallel()
+			s := pf.Swaks(c.listener, postfixtest.SwaksOptions{XClientAddr: c.client})
+			if s.XClient.Code != 220 {
+				t.Fatalf("XCLIENT ADDR=%s: %d %q, want 220\n%s", c.client, s.XClient.Code, s.XClient.Text, s.Transcript)
+			}
+			if s.Rcpt.Code/100 != c.want || !strings.Contains(s.Rcpt.Text, c.text) {
+				t.Errorf("listener %s, client %s: RCPT got %d %q, want %dxx containing %q\n%s",
+					c.listener, c.client, s.Rcpt.Code, s.Rcpt.Text, c.want, c.text, s.Transcript)
+			}
+		})
 	}
 }
