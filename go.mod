@@ -3,6 +3,7 @@ module github.com/seed-b311f21d/go-mimecastip
 go 1.25.0
 
 require (
+	blitiri.com.ar/go/spf v1.6.0 // indirect
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
 	github.com/emersion/go-smtp v0.25.1 // indirect
 	github.com/gaissmai/bart v0.30.0 // indirect
