@@ -17,6 +17,7 @@ import (
 // that no prefix longer than /24 touches shares a uniform leaf, one per
 // slot value. Block 0 and leaf 0 are the all-miss ones.
 type fast4 struct {
+	idx8   *[1 << 16]uint8 // idx16 narrowed when there are at most 256 blocks (then idx16 is nil)
 	idx16  *[1 << 16]uint16
 	blocks [][256]uint16
 	leaves [][256]uint16
@@ -27,9 +28,19 @@ type fast4 struct {
 // trie alone. Variables, not constants, so tests can lower them.
 var fast4MaxTables = 1 << 13
 
+// fast4Wide, set by tests, keeps the 16-bit /16 index even when 8 bits
+// would do, so that both forms are tested.
+var fast4Wide = false
+
 // lookup returns the slot of the IPv4 address v (big-endian uint32).
 func (f *fast4) lookup(v uint32) uint16 {
-	return f.leaves[f.blocks[f.idx16[v>>16]][uint8(v>>8)]][uint8(v)]
+	var b uint16
+	if f.idx8 != nil {
+		b = uint16(f.idx8[v>>16])
+	} else {
+		b = f.idx16[v>>16]
+	}
+	return f.leaves[f.blocks[b][uint8(v>>8)]][uint8(v)]
 }
 
 // pfx4 is an IPv4 prefix of the trie with its slot.
@@ -174,6 +185,13 @@ func buildFast4(ps []pfx4) *fast4 {
 		if len(f.blocks)+len(f.leaves) > fast4MaxTables {
 			return nil
 		}
+	}
+	if len(f.blocks) <= 1<<8 && !fast4Wide {
+		f.idx8 = new([1 << 16]uint8)
+		for i, b := range f.idx16 {
+			f.idx8[i] = uint8(b)
+		}
+		f.idx16 = nil
 	}
 	return f
 }

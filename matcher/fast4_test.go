@@ -246,12 +246,17 @@ func TestFast4RandomDatasets(t *testing.T) {
 		n := 1 + rng.IntN(300)
 		minBits := []int{0, 4, 8, 12, 16, 20}[rng.IntN(6)]
 		rs := randomDataset(rng, n, minBits)
+		fast4Wide = round%2 == 1 // both widths of the /16 index
 		m, err := New(rs)
+		fast4Wide = false
 		if err != nil {
 			t.Fatal(err)
 		}
 		if m.f4 == nil {
 			t.Fatalf("round %d: no fast path for %d rows", round, n)
+		}
+		if want := round%2 == 0 && len(m.f4.blocks) <= 256; (m.f4.idx8 != nil) != want {
+			t.Fatalf("round %d: 8-bit index %v, want %v", round, m.f4.idx8 != nil, want)
 		}
 		c := &checker{t: t, m: m}
 		for _, hi := range slash16s(rs, 64) {

@@ -164,13 +164,13 @@ func (c *Classifier) Ranges() []regions.Range {
 // IPv6 zones are ignored and the zero Addr is Foreign. When published
 // ranges nest, the most specific one decides.
 func (c *Classifier) Lookup(addr netip.Addr) Result {
-	if c == nil {
+	// Kept small enough to inline, so that a caller reading one field of
+	// the Result loads only that field. A nil or zero Classifier has no
+	// matcher: every address is Foreign.
+	if c == nil || c.m == nil {
 		return Result{}
 	}
-	if s := c.m.Slot(addr); s < len(c.results) {
-		return c.results[s]
-	}
-	return Result{} // the zero Classifier
+	return c.results[c.m.Slot(addr)]
 }
 
 // LookupString parses s and classifies the address. It accepts the forms

@@ -161,3 +161,42 @@ func TestLookupIPForms(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseFast4 compares the dotted-quad fast path with
+// netip.ParseAddr on random IPv4 strings (bench/compare has the full
+// comparison).
+func BenchmarkParseFast4(b *testing.B) {
+	ss := make([]string, 1<<12)
+	x := uint32(2463534242)
+	for i := range ss {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		ss[i] = netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}).String()
+	}
+	b.Run("impl=parseFast4", func(b *testing.B) {
+		n, i := 0, 0
+		for b.Loop() {
+			a, _ := parseFast4(ss[i&(len(ss)-1)])
+			n += a.BitLen()
+			i++
+		}
+	})
+	b.Run("impl=netip.ParseAddr", func(b *testing.B) {
+		n, i := 0, 0
+		for b.Loop() {
+			a, _ := netip.ParseAddr(ss[i&(len(ss)-1)])
+			n += a.BitLen()
+			i++
+		}
+	})
+	b.Run("impl=LookupString", func(b *testing.B) {
+		c := Default()
+		n, i := 0, 0
+		for b.Loop() {
+			r, _ := c.LookupString(ss[i&(len(ss)-1)])
+			n += int(r.Class)
+			i++
+		}
+	})
+}
