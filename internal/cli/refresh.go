@@ -57,7 +57,7 @@ written).`
 
 // cmdRefresh implements "mimecastip refresh".
 func cmdRefresh(env *Env, args []string) int {
-	fs := newFlags(env, "refresh", "[--dns HOST:PORT] [--write FILE] [--json] [--data FILE] [--region R,...] [--timeout D]", refreshDescription)
+	fs := newFlags(env, "refresh", "[--dns HOST:PORT] [--write FILE] [--json] [--data FILE] [--region R,...] [--timeout D] [--keep-removed]", refreshDescription)
 	dnsAddr := fs.String("dns", "", "send DNS queries to this server (HOST:PORT; port 53 if omitted) instead of the system resolver")
 	write := fs.String("write", "", "write the updated dataset to this file (atomically; never the embedded regions/ranges.txt)")
 	asJSON := fs.Bool("json", false, "print the drift as JSON")

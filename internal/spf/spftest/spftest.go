@@ -264,9 +264,9 @@ func StartSilent(t testing.TB) string {
 	return pc.LocalAddr().String()
 }
 
-// Record returns a v=spf1 record listing ps, then the given extra terms
-// (such as include:NAME), then "-all"... unless extra already ends the
-// record; pass "~all" as the last extra term to change the ending.
+// Record returns a v=spf1 record listing ps (ip4: or ip6:), then the extra
+// terms (such as include:NAME), then "-all" unless the last extra term
+// already is an "all" (pass "~all" to end with that instead).
 func Record(ps []netip.Prefix, extra ...string) string {
 	terms := []string{"v=spf1"}
 	for _, p := range ps {
