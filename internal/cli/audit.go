@@ -1,7 +1,112 @@
 package cli
 
-// cmdAudit is not written yet.
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/seed-b311f21d/go-mimecastip/internal/audit"
+)
+
+const auditDescription = `
+Check an existing allowlist against the published ranges of the account's
+region, with interval arithmetic (170.10.128.0/22 covers four published
+/24s; 207.211.30.0/23 is half foreign). FILE may be in any format export
+writes or as admins paste it: plain lines, single addresses,
+a.b.c.d-e.f.g.h ranges, CIDRs, PowerShell arrays and @{Add=...}, Exchange
+RemoteIPRanges, nft "elements = { ... }", ipset "add" lines, Postfix cidr
+lines with their actions, SPF ip4:/ip6: terms; '#' starts a comment. With
+no FILE, or "-", standard input. Entries on rejecting lines (REJECT, 5NN,
+reject, drop, deny, IPBlockList) are not part of the allowlist.
+
+Errors (exit 1):
+  MISSING, PARTIAL  a published range of the region the list lacks, wholly
+                    or in part: mail from it will be lost
+  FOREIGN           an entry (or part of one) that is not Mimecast at all:
+                    a bypass; mail from it skips the gateway
+  NON-CANONICAL     a CIDR with host bits set (170.10.132.5/24): Postfix
+                    skips the rule
+  INVALID           an unusable entry (/33, a reversed range)
+Warnings (exit 0):
+  other-region      another region's Mimecast range
+  retired           a retired Mimecast range: keep it until Mimecast ends
+                    the double-run period of a migration, then remove it
+  not-mail          a Mimecast website or Web Security address
+Info: redundant (covered by earlier entries), deny.
+
+Without --region, the region is the one whose ranges the entries cover
+most; the report says so.
+
+Exit status: 0 no errors (warnings allowed); 1 errors; 2 bad usage, an
+unreadable file or no address in it.`
+
 func cmdAudit(env *Env, args []string) int {
-	errorf(env, "audit", "not implemented yet")
-	return ExitUsage
+	fs := newFlags(env, "audit", "[--region R,...] [flags] [FILE]", auditDescription)
+	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	classFlag := fs.String("class", "mimecast,non-spf", "comma-separated classes the list must allow: mimecast, non-spf")
+	data := fs.String("data", "", dataFlagUsage)
+	region := regionFlag(fs, "; default: inferred from the entries")
+	files, done, status := parseArgs(env, fs, args)
+	if done {
+		return status
+	}
+	if len(files) > 1 {
+		errorf(env, "audit", "one allowlist at a time (got %d files)", len(files))
+		return ExitUsage
+	}
+	path := "-"
+	if len(files) == 1 {
+		path = files[0]
+	}
+	set, ok := parseRegions(env, "audit", *region)
+	if !ok {
+		return ExitUsage
+	}
+	classes, ok := parseClasses(env, "audit", *classFlag)
+	if !ok {
+		return ExitUsage
+	}
+	d, err := loadDataset(*data)
+	if err != nil {
+		errorf(env, "audit", "%v", err)
+		return ExitUsage
+	}
+	r, err := openInput(env, path)
+	if err != nil {
+		errorf(env, "audit", "%v", err)
+		return ExitUsage
+	}
+	entries, err := audit.Parse(r)
+	r.Close()
+	name := path
+	if path == "-" {
+		name = "(standard input)"
+	}
+	if err != nil {
+		errorf(env, "audit", "%s: %v", name, err)
+		return ExitUsage
+	}
+	if len(entries) == 0 {
+		errorf(env, "audit", "%s: no IP address, CIDR or range found", name)
+		return ExitUsage
+	}
+	rep := audit.Audit(entries, audit.Options{Dataset: d, Regions: set, Classes: classes})
+	if *jsonOut {
+		out := struct {
+			File string `json:"file"`
+			*audit.Report
+		}{name, rep}
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			errorf(env, "audit", "%v", err)
+			return ExitUsage
+		}
+		fmt.Fprintf(env.Stdout, "%s\n", b)
+	} else if err := rep.WriteText(env.Stdout, name); err != nil {
+		errorf(env, "audit", "writing output: %v", err)
+		return ExitUsage
+	}
+	if !rep.OK {
+		return ExitFinding
+	}
+	return ExitOK
 }

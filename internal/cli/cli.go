@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
@@ -112,14 +114,23 @@ func newFlags(env *Env, name, synopsis, description string) *flag.FlagSet {
 
 // parseFlags parses args; it returns done=true with the exit status when the
 // subcommand must stop (--help: 0, printed to stdout; a bad flag: 2).
+//
+// The flag package prints the full usage on stderr by itself for --help
+// and for a bad flag; parseFlags keeps stderr to the one-line error and a
+// hint, and prints the usage asked for with --help on stdout only.
 func parseFlags(env *Env, fs *flag.FlagSet, args []string) (done bool, status int) {
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(env.Stdout)
 		fs.Usage()
+		fs.SetOutput(env.Stderr)
 		return true, ExitOK
 	}
 	if err != nil {
+		fmt.Fprintf(env.Stderr, "Run \"mimecastip %s --help\" for usage.\n", fs.Name())
 		return true, ExitUsage
 	}
 	return false, ExitOK
@@ -141,3 +152,92 @@ func loadDataset(path string) (*regions.Dataset, error) {
 
 // dataFlagUsage is the help text of every subcommand's --data flag.
 const dataFlagUsage = "read ranges from this data file (the format of regions/ranges.txt) instead of the embedded dataset"
+
+// parseArgs parses args like parseFlags but lets flags and operands mix
+// ("lookup 1.2.3.4 --json"), as people type them; "--" ends the flags. It
+// returns the operands.
+func parseArgs(env *Env, fs *flag.FlagSet, args []string) (operands []string, done bool, status int) {
+	for {
+		if done, status := parseFlags(env, fs, args); done {
+			return nil, true, status
+		}
+		rest := fs.Args()
+		// flag stops at the first operand, or after "--".
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(operands, rest...), false, ExitOK
+		}
+		if len(rest) == 0 {
+			return operands, false, ExitOK
+		}
+		operands = append(operands, rest[0])
+		args = rest[1:]
+	}
+}
+
+// regionFlag adds the --region flag to fs.
+func regionFlag(fs *flag.FlagSet, what string) *string {
+	return fs.String("region", "", "comma-separated regions or account codes (us, usb, ca, eu, de, au, za, or CUSA..., CUK...; \"all\" for every region)"+what)
+}
+
+// parseRegions parses the --region value; "" gives the empty set.
+func parseRegions(env *Env, name, s string) (regions.Set, bool) {
+	set, err := regions.ParseSet(s)
+	if err != nil {
+		errorf(env, name, "--region: %v", strings.TrimPrefix(err.Error(), "regions: "))
+		return 0, false
+	}
+	return set, true
+}
+
+// parseClasses parses a comma-separated list of classes.
+func parseClasses(env *Env, name, s string) ([]mimecastip.Class, bool) {
+	var out []mimecastip.Class
+	for _, f := range strings.Split(s, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
+		c, err := mimecastip.ParseClass(f)
+		if err != nil {
+			errorf(env, name, "--class: %v", strings.TrimPrefix(err.Error(), "mimecastip: "))
+			return nil, false
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		errorf(env, name, "--class: no class given (want mimecast, non-spf or foreign)")
+		return nil, false
+	}
+	return out, true
+}
+
+// loadClassifier loads the dataset named by --data and builds a classifier over
+// the ranges of set (every range when set is empty); on failure it prints
+// the error and returns ok=false.
+func loadClassifier(env *Env, name, dataPath string, set regions.Set) (*regions.Dataset, *mimecastip.Classifier, bool) {
+	d, err := loadDataset(dataPath)
+	if err != nil {
+		errorf(env, name, "%v", err)
+		return nil, nil, false
+	}
+	rs := d.Ranges
+	if !set.IsEmpty() {
+		rs = regions.Filter(rs, set)
+	}
+	c, err := mimecastip.New(rs)
+	if err != nil {
+		errorf(env, name, "%v", err)
+		return nil, nil, false
+	}
+	return d, c, true
+}
+
+// openInput opens a named input file, or returns stdin for "-".
+func openInput(env *Env, path string) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(env.Stdin), nil
+	}
+	return os.Open(path)
+}

@@ -1,7 +1,153 @@
 package cli
 
-// cmdLookup is not written yet.
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+)
+
+const lookupDescription = `
+Classify each address as mimecast (a Mimecast gateway range), non-spf (a
+Mimecast non-SPF relay range) or foreign, and print one line per address:
+
+  ADDRESS  CLASS  REGIONS  SERVICE  PREFIX
+
+REGIONS are the regions that publish the matched PREFIX, SERVICE what it
+is published for (gateway, non-spf, website, web-security); "-" when no
+published range holds the address. Addresses come from the arguments or,
+when there are none, from standard input (separated by spaces or lines;
+'#' starts a comment). Accepted forms: a.b.c.d, IPv6, ::ffff:a.b.c.d,
+[addr], IPv6:addr, addr:port, [v6]:port.
+
+With --region, only the ranges of those regions (and the global website
+and Web Security addresses) count: another region's gateway is foreign,
+as it is to that account's lockdown.
+
+Exit status: 0 every address is mimecast or non-spf; 1 at least one is
+foreign (so "mimecastip lookup -q $ip" tests an address); 2 a bad address
+(reported on stderr with its argument or line number; the others are still
+classified) or bad usage.`
+
+// lookupJSON is one line of lookup --json output (JSON Lines).
+type lookupJSON struct {
+	Input   string   `json:"input"`
+	Address string   `json:"address,omitempty"`
+	Class   string   `json:"class,omitempty"`
+	Regions []string `json:"regions,omitempty"`
+	Service string   `json:"service,omitempty"`
+	Prefix  string   `json:"prefix,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
 func cmdLookup(env *Env, args []string) int {
-	errorf(env, "lookup", "not implemented yet")
-	return ExitUsage
+	fs := newFlags(env, "lookup", "[flags] [ADDR...]", lookupDescription)
+	jsonOut := fs.Bool("json", false, "print one JSON object per address (JSON Lines)")
+	quiet := fs.Bool("q", false, "print nothing; only the exit status tells")
+	data := fs.String("data", "", dataFlagUsage)
+	region := regionFlag(fs, "; other regions' ranges count as foreign")
+	operands, done, status := parseArgs(env, fs, args)
+	if done {
+		return status
+	}
+	set, ok := parseRegions(env, "lookup", *region)
+	if !ok {
+		return ExitUsage
+	}
+	_, c, ok := loadClassifier(env, "lookup", *data, set)
+	if !ok {
+		return ExitUsage
+	}
+	bw := bufio.NewWriter(env.Stdout)
+	defer bw.Flush()
+	enc := json.NewEncoder(bw)
+	var bad, foreign bool
+	one := func(where, in string) {
+		res, err := c.LookupString(in)
+		if err != nil {
+			bad = true
+			errorf(env, "lookup", "%s: %q is not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)", where, in)
+			if *jsonOut && !*quiet {
+				enc.Encode(lookupJSON{Input: in, Error: "not an IP address"})
+			}
+			return
+		}
+		if res.Class == mimecastip.Foreign {
+			foreign = true
+		}
+		if *quiet {
+			return
+		}
+		addr := canonicalInput(in)
+		if *jsonOut {
+			j := lookupJSON{Input: in, Address: addr, Class: res.Class.String()}
+			if res.Prefix.IsValid() {
+				j.Regions = strings.Split(res.Regions.String(), ",")
+				j.Service, j.Prefix = res.Service.String(), res.Prefix.String()
+			}
+			enc.Encode(j)
+			return
+		}
+		regs, svc, pfx := "-", "-", "-"
+		if res.Prefix.IsValid() {
+			regs, svc, pfx = res.Regions.String(), res.Service.String(), res.Prefix.String()
+		}
+		fmt.Fprintf(bw, "%-15s  %-8s  %-7s  %-12s  %s\n", addr, res.Class, regs, svc, pfx)
+	}
+	if len(operands) > 0 {
+		for i, a := range operands {
+			one(fmt.Sprintf("argument %d", i+1), a)
+		}
+	} else if err := eachWord(env.Stdin, func(line int, w string) {
+		one(fmt.Sprintf("line %d", line), w)
+		if line%256 == 0 {
+			bw.Flush()
+		}
+	}); err != nil {
+		errorf(env, "lookup", "reading standard input: %v", err)
+		return ExitUsage
+	}
+	switch {
+	case bad:
+		return ExitUsage
+	case foreign:
+		return ExitFinding
+	}
+	return ExitOK
+}
+
+// canonicalInput returns the address of an accepted input form, as netip
+// prints it ("[IPv6:2001:db8::1]:25" gives "2001:db8::1").
+func canonicalInput(in string) string {
+	s := strings.TrimSpace(in)
+	if strings.HasPrefix(s, "[") {
+		if i := strings.IndexByte(s, ']'); i > 0 {
+			s = s[1:i]
+		}
+	} else if strings.Count(s, ":") == 1 {
+		s = s[:strings.IndexByte(s, ':')]
+	}
+	if len(s) > 5 && strings.EqualFold(s[:5], "IPv6:") {
+		s = s[5:]
+	}
+	return s
+}
+
+// eachWord calls fn for every whitespace-separated word of r outside '#'
+// comments, with its line number.
+func eachWord(r io.Reader, fn func(line int, word string)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		for _, w := range strings.Fields(line) {
+			fn(n, w)
+		}
+	}
+	return sc.Err()
 }

@@ -196,11 +196,19 @@ func classList(cs []mimecastip.Class) string {
 // header writes the standard header with the comment marker c.
 func (w *writer) header(c string, extra ...string) {
 	w.printf("%s mimecastip export --format %s: dataset %s, regions %s, classes %s\n",
-		c, w.f.Name, w.o.Version, w.o.Regions, classList(w.o.Classes))
+		c, w.f.Name, w.o.Version, regionsText(w.o.Regions), classList(w.o.Classes))
 	w.printf("%s %d published ranges as %d prefixes. Not an official Mimecast product.\n", c, len(w.rs), len(w.merged))
 	for _, e := range extra {
 		w.printf("%s %s\n", c, e)
 	}
+}
+
+// regionsText names the regions of set, or "all" for every region.
+func regionsText(set regions.Set) string {
+	if set == regions.AllRegions() {
+		return "all"
+	}
+	return set.String()
 }
 
 func split(ps []netip.Prefix) (v4, v6 []netip.Prefix) {
