@@ -41,7 +41,7 @@ A region whose lookup fails (timeout, SERVFAIL, NXDOMAIN) is "unknown", never
 "all removed". An answer holding private, documentation or other special
 space, a prefix broader than /16 (IPv4) or /32 (IPv6), unsupported terms
 (a, mx, ptr, exists, macros, -ip4:, +all), more than 10 DNS lookups, more
-than 2 void lookups, more than 4 KiB of TXT, 512 terms or 256 prefixes, or
+than 2 void lookups, more than 4 KiB of TXT, 512 terms or 512 prefixes, or
 that would shrink a region by more than half, is refused.
 
 --write FILE writes the dataset updated with the drift (never the embedded
@@ -62,7 +62,7 @@ func cmdRefresh(env *Env, args []string) int {
 	write := fs.String("write", "", "write the updated dataset to this file (atomically; never the embedded regions/ranges.txt)")
 	asJSON := fs.Bool("json", false, "print the drift as JSON")
 	data := fs.String("data", "", dataFlagUsage)
-	regionList := fs.String("region", "", "check only these regions (comma-separated; \"global\" for _netblocks.mimecast.com); default: us,usb,ca,eu,de,au,za,global")
+	regionList := fs.String("region", "", "check only these regions (comma-separated; \"global\" for _netblocks.mimecast.com); default: us,usb,ca,eu,de,au,za,global; \"all\" adds uspcom")
 	timeout := fs.Duration("timeout", 5*time.Second, "time limit of each DNS lookup")
 	keepRemoved := fs.Bool("keep-removed", false, "with --write, leave rows SPF no longer lists active instead of retiring them")
 	if done, st := parseFlags(env, fs, args); done {
@@ -211,7 +211,14 @@ type refreshOutput struct {
 // last.
 func refreshRegions(list string) ([]refresh.Check, error) {
 	want := refreshDefault
-	if strings.TrimSpace(list) != "" {
+	if strings.EqualFold(strings.TrimSpace(list), "all") {
+		want = nil
+		for _, r := range regions.Known() {
+			if in, _ := regions.InfoOf(r); in.SPFInclude != "" {
+				want = append(want, r)
+			}
+		}
+	} else if strings.TrimSpace(list) != "" {
 		set, err := regions.ParseSet(list)
 		if err != nil {
 			return nil, err

@@ -508,6 +508,18 @@ func TestRefreshUsage(t *testing.T) {
 	assert.Contains(t, out, "Usage: mimecastip refresh")
 	assert.Contains(t, out, "3 some region unknown")
 
+	checks, err := refreshRegions("all")
+	require.NoError(t, err)
+	var names []string
+	for _, c := range checks {
+		names = append(names, c.Region.String())
+	}
+	assert.Equal(t, []string{"us", "usb", "ca", "eu", "de", "au", "za", "uspcom", "global"}, names)
+	checks, err = refreshRegions("")
+	require.NoError(t, err)
+	assert.Len(t, checks, 8)
+	assert.Equal(t, "_netblocks.mimecast.com", checks[7].Include)
+
 	addr, err := refreshServer("127.0.0.1")
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:53", addr)

@@ -520,6 +520,10 @@ func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset
 				continue
 			}
 			r := &nd.Ranges[i]
+			if !r.Retired && r.Service != regions.Gateway {
+				notes = append(notes, fmt.Sprintf("not written: %s (listed by %s) is a %s row of %s; review it by hand", a.Prefix, a.Via, r.Service, r.Regions))
+				continue
+			}
 			switch {
 			case r.Retired && !r.Regions.Has(rr.Region):
 				note(r, fmt.Sprintf("retired for %s, active again for %s in SPF on %s", r.Regions, rr.Region, today))

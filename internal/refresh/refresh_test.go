@@ -330,3 +330,20 @@ func TestSortRows(t *testing.T) {
 	assert.Equal(t, []string{"45.3.0.0/24", "45.3.0.0/25", "45.2.0.0/24", "45.1.0.0/24"}, got)
 	assert.Equal(t, "spf-20260102", refresh.SourceID(time.Date(2026, 1, 2, 23, 0, 0, 0, time.UTC)))
 }
+
+func TestApplyLeavesOtherServicesAlone(t *testing.T) {
+	data := head + `
+45.1.1.0/24  us      gateway  active  2026-11-01  2026-11-01  spf-x
+45.1.2.1/32  global  website  active  2026-11-01  2026-11-01  dc
+`
+	z := zone{inc(regions.US): {"v=spf1 ip4:45.1.1.0/24 ip4:45.1.2.1 -all"}}
+	d, rep := run(t, data, z, regions.US)
+	us := report(t, rep, regions.US)
+	assert.Equal(t, []string{"45.1.2.1/32"}, addedPrefixes(us.Added))
+	nd, notes, err := refresh.Apply(d, rep, refresh.ApplyOptions{})
+	require.NoError(t, err)
+	require.Len(t, notes, 1)
+	assert.Contains(t, notes[0], "is a website row of global; review it by hand")
+	assert.Equal(t, regions.SetOf(regions.Global), nd.Ranges[1].Regions)
+	assert.Equal(t, regions.Website, nd.Ranges[1].Service)
+}

@@ -65,13 +65,14 @@ type Limits struct {
 //
 // 4 KiB of TXT is eight times the largest _netblocks record seen (about
 // 500 bytes); 512 terms is more than 4 KiB can hold with real prefixes;
-// 256 prefixes is more than ten times the largest region (about 20).
+// 512 prefixes is more than 25 times the largest region (about 20) and
+// about 8 times the global record (about 65).
 var DefaultLimits = Limits{
 	MaxLookups:  10,
 	MaxVoid:     2,
 	MaxTXTBytes: 4096,
 	MaxTerms:    512,
-	MaxPrefixes: 256,
+	MaxPrefixes: 512,
 }
 
 func (l Limits) withDefaults() Limits {

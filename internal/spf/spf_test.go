@@ -379,8 +379,8 @@ func TestExpandSizes(t *testing.T) {
 		requireErr(t, err, spf.KindPerm, "a.example.com", "", "600 terms, more than the limit of 512")
 	})
 	t.Run("too-many-prefixes", func(t *testing.T) {
-		zone := map[string][]string{"a.example.com": {"v=spf1 include:b.example.com include:c.example.com -all"}}
-		for j, n := range []string{"b", "c"} {
+		zone := map[string][]string{"a.example.com": {"v=spf1 include:b.example.com include:c.example.com include:d.example.com include:e.example.com -all"}}
+		for j, n := range []string{"b", "c", "d", "e"} {
 			var ps []netip.Prefix
 			for i := range 130 {
 				ps = append(ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{45, byte(j), byte(i), 0}), 24))
@@ -388,7 +388,7 @@ func TestExpandSizes(t *testing.T) {
 			zone[n+".example.com"] = []string{spftest.Record(ps)}
 		}
 		_, err := expand(t, zone, "a.example.com")
-		requireErr(t, err, spf.KindPerm, "c.example.com", "ip4:45.1.126.0/24", "more than 256 prefixes")
+		requireErr(t, err, spf.KindPerm, "e.example.com", "ip4:45.3.122.0/24", "more than 512 prefixes in the expansion of a.example.com")
 	})
 	t.Run("custom-limits", func(t *testing.T) {
 		s := spftest.Start(t, chain(3))
