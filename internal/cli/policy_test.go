@@ -241,3 +241,63 @@ func waitLog(t *testing.T, b *lockedBuffer, sub string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestPolicyCommandReloadUnderLoad sends HUP to the command again and
+// again while 16 connections keep asking; every answer must be right and
+// no connection may drop.
+func TestPolicyCommandReloadUnderLoad(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "p.sock")
+	p := startPolicy(t, "unix:"+sock, "--listen", "unix:"+sock, "--region", "us")
+	stop := time.Now().Add(time.Second)
+	errs := make(chan error, 16)
+	counts := make(chan int, 16)
+	for i := 0; i < 16; i++ {
+		go func(i int) {
+			n := 0
+			defer func() { counts <- n }()
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for time.Now().Before(stop) {
+				addr, want := "170.10.129.5", "action=DUNNO\n"
+				if (i+n)%2 == 1 {
+					addr, want = "198.51.100.9", "action=REJECT 5.7.1 198.51.100.9 is not a Mimecast gateway for this domain\n"
+				}
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				fmt.Fprintf(c, "request=smtpd_access_policy\nclient_address=%s\n\n", addr)
+				line, err := br.ReadString('\n')
+				if err == nil {
+					_, err = br.ReadString('\n')
+				}
+				if err != nil || line != want {
+					errs <- fmt.Errorf("connection %d request %d: %q %v", i, n, line, err)
+					return
+				}
+				n++
+			}
+		}(i)
+	}
+	hups := 0
+	for time.Now().Before(stop) {
+		p.sigs <- "HUP"
+		hups++
+		time.Sleep(50 * time.Millisecond)
+	}
+	total := 0
+	for i := 0; i < 16; i++ {
+		total += <-counts
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	waitLog(t, p.stderr, "msg=reloaded")
+	t.Logf("%d requests on 16 connections, %d HUPs", total, hups)
+	if total < 100 {
+		t.Errorf("only %d requests", total)
+	}
+}
