@@ -70,11 +70,16 @@ var class = func() (t [256]uint8) {
 func Find(dst []Match, line []byte) []Match {
 	n := len(line)
 	for i := 0; i < n; {
-		if class[line[i]]&cRun == 0 {
+		// Every address holds a digit or a colon: skip to the next one,
+		// then back up to the start of its run of address characters.
+		if class[line[i]]&(cDigit|cColon) == 0 {
 			i++
 			continue
 		}
-		j, colons, dots := i, 0, 0
+		for i > 0 && class[line[i-1]]&cRun != 0 {
+			i--
+		}
+		j, colons, dots, double := i, 0, 0, false
 		for ; j < n; j++ {
 			c := class[line[j]]
 			if c&cRun == 0 {
@@ -82,11 +87,15 @@ func Find(dst []Match, line []byte) []Match {
 			}
 			if c == cColon {
 				colons++
+				if j > i && line[j-1] == ':' {
+					double = true
+				}
 			} else if c == cDot {
 				dots++
 			}
 		}
-		if colons >= 2 {
+		// An IPv6 address has "::" or seven colons (a timestamp has two).
+		if colons >= 7 || double && colons >= 2 {
 			if m, ok := find6(line, i, j); ok {
 				dst = append(dst, m)
 				i = j
