@@ -30,7 +30,7 @@ func (r *Report) WriteText(w io.Writer, name string) error {
 			width = n
 		}
 	}
-	row := "%-9s %-" + fmt.Sprint(width) + "s %-14s %s\n"
+	row := "%-9s %-" + fmt.Sprint(width) + "s %-15s %s\n"
 	for _, e := range r.Entries {
 		loc := fmt.Sprintf("line %d", e.Line)
 		if len(e.Findings) == 0 {

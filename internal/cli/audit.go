@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/audit"
+	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 )
 
 const auditDescription = `
@@ -64,6 +65,12 @@ func cmdAudit(env *Env, args []string) int {
 	classes, ok := parseClasses(env, "audit", *classFlag)
 	if !ok {
 		return ExitUsage
+	}
+	for _, c := range classes {
+		if c == mimecastip.Foreign {
+			errorf(env, "audit", "--class: foreign is not a class an allowlist must hold")
+			return ExitUsage
+		}
 	}
 	d, err := loadDataset(*data)
 	if err != nil {

@@ -352,3 +352,52 @@ func TestBinary(t *testing.T) {
 	assert.Equal(t, ExitUsage, ee.ExitCode())
 	assert.Contains(t, stderr.String(), "bogus")
 }
+
+const testData = `@version 2030-01-02
+@source t 2030 test source
+11.22.33.0/24   us  gateway  active   2030 2030 t
+11.22.34.0/24   us  gateway  retired  2029 2029 t
+44.55.66.0/25   eu  gateway  active   2030 2030 t
+44.55.66.8/29   eu  non-spf  active   2030 2030 t
+`
+
+func TestDataFlag(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "ranges.txt")
+	require.NoError(t, os.WriteFile(data, []byte(testData), 0o644))
+
+	r := cliRun("", "lookup", "--data", data, "11.22.33.7", "44.55.66.9", "11.22.34.1", "170.10.128.5")
+	assert.Equal(t, ExitFinding, r.code)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 4)
+	assert.Equal(t, "mimecast", strings.Fields(lines[0])[1])
+	assert.Equal(t, "non-spf", strings.Fields(lines[1])[1])
+	assert.Equal(t, "foreign", strings.Fields(lines[2])[1], "retired ranges never match")
+	assert.Equal(t, "foreign", strings.Fields(lines[3])[1], "the embedded data is not used")
+
+	r = cliRun("", "export", "--data", data, "--format", "plain", "--region", "eu")
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "dataset 2030-01-02, regions eu")
+	assert.Contains(t, r.stdout, "\n44.55.66.0/25\n")
+	assert.NotContains(t, r.stdout, "44.55.66.8/29")
+
+	r = cliRun("x 11.22.33.1\ny 44.55.66.1\n", "scan", "--data", data, "--region", "us")
+	assert.Equal(t, "x 11.22.33.1\n", r.stdout)
+
+	r = cliRun("11.22.33.0/24\n11.22.34.0/24\n", "audit", "--data", data)
+	assert.Equal(t, ExitOK, r.code, r.stdout)
+	assert.Contains(t, r.stdout, "retired")
+
+	r = cliRun("", "regions", "--data", data, "--region", "us")
+	assert.Contains(t, r.stdout, "Dataset 2030-01-02")
+
+	bad := filepath.Join(t.TempDir(), "bad.txt")
+	require.NoError(t, os.WriteFile(bad, []byte("@version 2030-01-02\n10.0.0.0/8 us gateway active 2030 2030 t\n"), 0o644))
+	for _, sub := range mySubcommands {
+		r = cliRun("1.2.3.4\n", sub, "--data", bad, "--format", "plain")
+		if sub != "export" {
+			r = cliRun("1.2.3.4\n", sub, "--data", bad)
+		}
+		assert.Equal(t, ExitUsage, r.code, sub)
+		assert.Contains(t, r.stderr, "line 2", "%s: the data file error names its line", sub)
+	}
+}
