@@ -171,6 +171,10 @@ func Parse(r io.Reader) (*Dataset, error) {
 	for sc.Scan() {
 		n++
 		line := sc.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF") // a byte-order mark, as Windows editors write
+		}
+		line = strings.TrimSuffix(line, "\r")
 		if !isText(line) {
 			fail(n, "line is not printable text")
 			continue

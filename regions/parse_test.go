@@ -295,3 +295,18 @@ func TestFilter(t *testing.T) {
 	assert.NotEqual(t, "changed", regions.All()[0].Sources[0])
 	assert.Empty(t, regions.Filter(nil, regions.SetOf(regions.US)))
 }
+
+// TestParseWindowsText: a file saved by a Windows editor (a byte-order mark,
+// CRLF line ends) parses like the plain one.
+func TestParseWindowsText(t *testing.T) {
+	plain := header + goodRow
+	win := "\uFEFF" + strings.ReplaceAll(plain, "\n", "\r\n")
+	want, err := regions.Parse(strings.NewReader(plain))
+	require.NoError(t, err)
+	got, err := regions.Parse(strings.NewReader(win))
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	// A byte-order mark anywhere but the start is still junk.
+	_, err = regions.Parse(strings.NewReader(header + "\uFEFF" + goodRow))
+	assert.ErrorContains(t, err, "line 3")
+}
