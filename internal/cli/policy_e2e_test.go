@@ -180,6 +180,9 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 			// >= 3.0); a value with spaces needs its own braces.
 			{Name: "dead2", Options: rcpt(fmt.Sprintf("check_policy_service { inet:127.0.0.1:%d, timeout=10s, { default_action = 451 4.3.5 Mimecast policy service unavailable } }", dead))},
 			{Name: "cidr", Options: rcpt("check_client_access cidr:${config_directory}/mimecast.cidr, reject")},
+			// Behind a load balancer: the client address comes from a PROXY header.
+			{Name: "proxy", Options: append(rcpt(fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", pAll)),
+				postfixtest.Option{Name: "smtpd_upstream_proxy_protocol", Value: "haproxy"})},
 			{Name: "cidr-eu", Options: rcpt("check_client_access cidr:${config_directory}/mimecast-eu.cidr, reject")},
 			{Name: "tag", Options: append(rcpt("check_client_access cidr:${config_directory}/hold.cidr"),
 				postfixtest.Option{Name: "smtpd_data_restrictions", Value: fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", pTag)})},
@@ -239,6 +242,28 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 		for _, want := range []string{"client_address=170.10.129.5 class=mimecast verdict=pass", "client_address=2001:db8::5 class=foreign verdict=reject"} {
 			if !strings.Contains(all.stderr.String(), want) {
 				t.Errorf("policy log lacks %q", want)
+			}
+		}
+	})
+
+	// PROXY protocol v1 and v2 (Postfix >= 3.5) in front of smtpd: the
+	// policy service sees the proxied client.
+	t.Run("proxy", func(t *testing.T) {
+		for _, c := range []struct {
+			version, family, src, dst string
+			want                      int
+		}{
+			{"1", "TCP4", mimecastUS, "127.0.0.1", 250},
+			{"2", "AF_INET", mimecastUS, "127.0.0.1", 250},
+			{"1", "TCP4", foreign, "127.0.0.1", 554},
+			{"2", "AF_INET6", "2001:db8::5", "::1", 554},
+			{"1", "TCP6", "::ffff:170.10.129.5", "::1", 250},
+		} {
+			s := pf.Swaks("proxy", postfixtest.SwaksOptions{Extra: []string{"--proxy-version", c.version,
+				"--proxy-family", c.family, "--proxy-source", c.src, "--proxy-source-port", "40000",
+				"--proxy-dest", c.dst, "--proxy-dest-port", "25"}})
+			if s.Rcpt.Code != c.want {
+				t.Errorf("PROXY v%s %s %s: RCPT %d %q, want %d\n%s", c.version, c.family, c.src, s.Rcpt.Code, s.Rcpt.Text, c.want, s.Transcript)
 			}
 		}
 	})

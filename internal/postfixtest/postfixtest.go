@@ -64,6 +64,7 @@ type Instance struct {
 	Dir       string         // sandbox root
 	ConfigDir string         // the -c directory
 	Ports     map[string]int // listener name -> port
+	proxied   map[string]bool
 }
 
 // Require skips (or fails in CI) unless the test can run Postfix.
@@ -106,7 +107,7 @@ func Start(t testing.TB, cfg Config) *Instance {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	in := &Instance{t: t, Dir: dir, ConfigDir: filepath.Join(dir, "etc"), Ports: map[string]int{}}
+	in := &Instance{t: t, Dir: dir, ConfigDir: filepath.Join(dir, "etc"), Ports: map[string]int{}, proxied: map[string]bool{}}
 	pw, _ := user.Lookup("postfix")
 	uid, _ := strconv.Atoi(pw.Uid)
 	gid, _ := strconv.Atoi(pw.Gid)
@@ -162,6 +163,11 @@ smtpd_banner = $myhostname ESMTP postfixtest
 			t.Fatalf("postfixtest: listener name %q twice", l.Name)
 		}
 		in.Ports[l.Name] = l.Port
+		for _, o := range l.Options {
+			if o.Name == "smtpd_upstream_proxy_protocol" && o.Value != "" {
+				in.proxied[l.Name] = true
+			}
+		}
 		fmt.Fprintf(&master, "127.0.0.1:%d inet n - n - - smtpd\n", l.Port)
 		fmt.Fprintf(&master, "  -o syslog_name=postfix/%s\n", paramName.ReplaceAllString(l.Name, "_"))
 		for _, o := range l.Options {
@@ -214,7 +220,7 @@ postlog unix-dgram n - n - 1 postlogd
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for name, port := range in.Ports {
-		if err := in.waitBanner(port, deadline); err != nil {
+		if err := in.waitBanner(port, in.proxied[name], deadline); err != nil {
 			in.fail("listener %s (127.0.0.1:%d) not answering: %v", name, port, err)
 		}
 	}
@@ -278,7 +284,8 @@ func (in *Instance) masterPID() int {
 // waitBanner dials until the port answers with a 220 greeting. A fatal
 // error in the maillog ends the wait at once: master then throttles the
 // service for 60s (pitfall 2) and the port would only time out.
-func (in *Instance) waitBanner(port int, deadline time.Time) error {
+// A listener behind the PROXY protocol gets a header first.
+func (in *Instance) waitBanner(port int, proxied bool, deadline time.Time) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	var last error
 	for time.Now().Before(deadline) {
@@ -288,6 +295,9 @@ func (in *Instance) waitBanner(port int, deadline time.Time) error {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.SetDeadline(time.Now().Add(2 * time.Second))
+			if proxied {
+				fmt.Fprintf(c, "PROXY TCP4 127.0.0.1 127.0.0.1 40000 %d\r\n", port)
+			}
 			line, err := bufio.NewReader(c).ReadString('\n')
 			c.Write([]byte("QUIT\r\n"))
 			c.Close()
