@@ -31,13 +31,21 @@ type Gate struct {
 	// RefusedTimeout bounds how long a refused client may stay for its
 	// QUIT (default 10s).
 	RefusedTimeout time.Duration
+	// MaxPending bounds the connections being classified or refused at
+	// once (default 1000); more are closed at once, so a flood of
+	// foreign or silent clients cannot pile up goroutines.
+	MaxPending int
 }
 
 // Wrap returns a listener whose Accept yields only connections from
 // Mimecast (or non-SPF relay) addresses. inner is typically a
 // *proxyproto.Listener, whose connections' RemoteAddr is the PROXY source.
 func (g *Gate) Wrap(inner net.Listener) net.Listener {
-	gl := &gateListener{Listener: inner, g: g, ch: make(chan net.Conn), done: make(chan struct{})}
+	max := g.MaxPending
+	if max <= 0 {
+		max = 1000
+	}
+	gl := &gateListener{Listener: inner, g: g, ch: make(chan net.Conn), done: make(chan struct{}), pending: make(chan struct{}, max)}
 	go gl.acceptLoop()
 	return gl
 }
@@ -47,6 +55,7 @@ type gateListener struct {
 	g         *Gate
 	ch        chan net.Conn
 	done      chan struct{}
+	pending   chan struct{} // semaphore of connections in check
 	closeOnce sync.Once
 	errMu     sync.Mutex
 	err       error
@@ -66,7 +75,16 @@ func (l *gateListener) acceptLoop() {
 			l.Close()
 			return
 		}
-		go l.check(c)
+		select {
+		case l.pending <- struct{}{}:
+			go func() {
+				defer func() { <-l.pending }()
+				l.check(c)
+			}()
+		default:
+			l.g.Log.Warn("too many connections waiting for classification; closed", "peer", peer(c))
+			c.Close()
+		}
 	}
 }
 
