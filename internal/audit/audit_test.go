@@ -181,8 +181,36 @@ func TestAuditNothingMimecast(t *testing.T) {
 	assert.Contains(t, b.String(), "--region")
 }
 
+func TestParseMapped(t *testing.T) {
+	es := parse(t, "::ffff:170.10.128.0/118\n")
+	require.Len(t, es, 1)
+	assert.Empty(t, es[0].Invalid)
+	assert.Equal(t, "170.10.128.0/22", es[0].Prefix.String())
+}
+
 func TestMaskBits(t *testing.T) {
 	es := parse(t, "10.0.0.0/255.0.255.0\n")
 	require.Len(t, es, 1)
 	assert.NotEmpty(t, es[0].Invalid)
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"170.10.128.0/22\n", "1.2.3.4-1.2.3.9\n", "10.0.0.0/255.0.0.0", `@{Add="1.2.3.0/24","5.6.7.0/24"}`,
+		"elements = { 2001:db8::/32, ::/0 }", "0.0.0.0/0 REJECT", "1.2.3.4 - ::1", "1.2.3.4/99999", "::ffff:1.2.3.4/120",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		es, err := Parse(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		for _, e := range es {
+			if e.Invalid == "" && (!e.Range.From.IsValid() || e.Range.To.Less(e.Range.From)) {
+				t.Fatalf("Parse(%q): bad range %+v", s, e)
+			}
+		}
+		Audit(es, Options{})
+	})
 }

@@ -121,6 +121,9 @@ func entryAt(line string, ms []logscan.Match, k int) (Entry, int) {
 			for _, c := range rest[1:d] {
 				bits = bits*10 + int(c-'0')
 			}
+			if m.Addr.Is4In6() && bits >= 96 && bits <= 128 {
+				bits -= 96 // ::ffff:a.b.c.d/120 is a.b.c.d/24
+			}
 			if max := a.BitLen(); bits > max || d > 4 {
 				return Entry{Text: text, Invalid: fmt.Sprintf("prefix length /%s is longer than /%d", rest[1:d], a.BitLen())}, 0
 			}
