@@ -114,10 +114,10 @@ func (s *Server) Decide(req *Request) Decision {
 		d.Action = "PREPEND " + s.cfg.TagHeader + ": " + tagValue(d)
 	case d.Result.Class != mimecastip.Foreign:
 		d.Verdict = Pass
-		d.Action = expand(s.cfg.PassAction, d)
+		d.Action = s.passTmpl.expand(d)
 	default:
 		d.Verdict = Reject
-		d.Action = expand(s.cfg.RejectAction, d)
+		d.Action = s.rejectTmpl.expand(d)
 	}
 	return d
 }
@@ -151,27 +151,63 @@ func tagValue(d Decision) string {
 	return b.String()
 }
 
-// expand replaces the placeholders of an action template:
+// template is an action with placeholders, split once when the server is
+// built:
 //
 //	{address}  the client address ("198.51.100.9", "2001:db8::5")
 //	{class}    mimecast, non-spf or foreign
 //	{regions}  the regions publishing the matched prefix, or "none"
-func expand(tmpl string, d Decision) string {
-	if !strings.Contains(tmpl, "{") {
-		return tmpl
+type template struct {
+	lits []string // len(phs)+1 literal parts
+	phs  []string // placeholder names between them
+}
+
+var placeholders = []string{"{address}", "{class}", "{regions}"}
+
+func parseTemplate(t string) template {
+	var tp template
+	for {
+		at, which := -1, ""
+		for _, p := range placeholders {
+			if i := strings.Index(t, p); i >= 0 && (at < 0 || i < at) {
+				at, which = i, p
+			}
+		}
+		if at < 0 {
+			tp.lits = append(tp.lits, t)
+			return tp
+		}
+		tp.lits = append(tp.lits, t[:at])
+		tp.phs = append(tp.phs, which)
+		t = t[at+len(which):]
 	}
-	regs := d.Result.Regions.String()
-	if regs == "" {
-		regs = d.Other.Regions.String()
+}
+
+func (tp template) expand(d Decision) string {
+	if len(tp.phs) == 0 {
+		return tp.lits[0]
 	}
-	if regs == "" {
-		regs = "none"
+	var b strings.Builder
+	for i, p := range tp.phs {
+		b.WriteString(tp.lits[i])
+		switch p {
+		case "{address}":
+			b.WriteString(d.Addr.String())
+		case "{class}":
+			b.WriteString(d.Result.Class.String())
+		case "{regions}":
+			regs := d.Result.Regions.String()
+			if regs == "" {
+				regs = d.Other.Regions.String()
+			}
+			if regs == "" {
+				regs = "none"
+			}
+			b.WriteString(regs)
+		}
 	}
-	return strings.NewReplacer(
-		"{address}", d.Addr.String(),
-		"{class}", d.Result.Class.String(),
-		"{regions}", regs,
-	).Replace(tmpl)
+	b.WriteString(tp.lits[len(tp.lits)-1])
+	return b.String()
 }
 
 // accessActions are the first words of the access(5) actions a policy

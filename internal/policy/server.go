@@ -119,6 +119,8 @@ type Server struct {
 
 	stats counters
 
+	passTmpl, rejectTmpl template
+
 	testHookDecide func(*Request) // tests: make a request panic
 }
 
@@ -224,11 +226,13 @@ func New(cfg Config) (*Server, error) {
 		log = slog.New(discardHandler{})
 	}
 	return &Server{
-		cfg:       cfg,
-		log:       log,
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*conn]struct{}{},
-		done:      make(chan struct{}),
+		cfg:        cfg,
+		passTmpl:   parseTemplate(cfg.PassAction),
+		rejectTmpl: parseTemplate(cfg.RejectAction),
+		log:        log,
+		listeners:  map[net.Listener]struct{}{},
+		conns:      map[*conn]struct{}{},
+		done:       make(chan struct{}),
 	}, nil
 }
 

@@ -290,13 +290,13 @@ func TestTagMode(t *testing.T) {
 func TestCustomActions(t *testing.T) {
 	_, addr := newTestServer(t, 0, func(c *Config) {
 		c.PassAction = "PREPEND X-Mimecast: {class} {regions}"
-		c.RejectAction = "550 5.7.1 Use Mimecast, not {address} ({class}, {regions})"
+		c.RejectAction = "550 5.7.1 Use Mimecast, not {address} ({class}, {regions}) {address}{"
 	})
 	c := dial(t, addr)
 	if got, want := c.ask(postfixRequest(usGateway)), "PREPEND X-Mimecast: mimecast us"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if got, want := c.ask(postfixRequest(foreignV6)), "550 5.7.1 Use Mimecast, not 2001:db8::5 (foreign, none)"; got != want {
+	if got, want := c.ask(postfixRequest(foreignV6)), "550 5.7.1 Use Mimecast, not 2001:db8::5 (foreign, none) 2001:db8::5{"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
