@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
@@ -65,6 +66,9 @@ func cmdLookup(env *Env, args []string) int {
 	defer bw.Flush()
 	enc := json.NewEncoder(bw)
 	var bad, foreign bool
+	// Someone typing addresses wants each answer at once; a pipe gets
+	// buffered output.
+	interactive := isTerminal(env.Stdin)
 	one := func(where, in string) {
 		res, err := c.LookupString(in)
 		if err != nil {
@@ -103,7 +107,7 @@ func cmdLookup(env *Env, args []string) int {
 		}
 	} else if err := eachWord(env.Stdin, func(line int, w string) {
 		one(fmt.Sprintf("line %d", line), w)
-		if line%256 == 0 {
+		if interactive {
 			bw.Flush()
 		}
 	}); err != nil {
@@ -134,6 +138,16 @@ func canonicalInput(in string) string {
 		s = s[5:]
 	}
 	return s
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // eachWord calls fn for every whitespace-separated word of r outside '#'

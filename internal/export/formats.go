@@ -189,7 +189,8 @@ func writeM365(w *writer) error {
 	}
 	extra := []string{
 		"Exchange Online PowerShell (run Connect-ExchangeOnline first).",
-		"IPv4 only; every prefix shorter than /24 is split into /24s, as connectors and connection filters require.",
+		"IPv4 only; every prefix shorter than /24 is split into /24s, as connectors and connection filters require:",
+		fmt.Sprintf("%d entries.", len(ps)),
 	}
 	if dropped > 0 {
 		extra = append(extra, fmt.Sprintf("%d IPv6 prefixes left out: Exchange Online does not take them here.", dropped))
