@@ -200,3 +200,65 @@ func TestIptablesRestore(t *testing.T) {
 	}
 	assert.Equal(t, 2, strings.Count(out, "-j REJECT --reject-with tcp-reset"), out)
 }
+
+// synthetic returns ranges of both families, nested and adjacent, for the
+// day the dataset gets IPv6 ranges.
+func synthetic() []regions.Range {
+	var rs []regions.Range
+	for _, p := range []string{"11.22.32.0/24", "11.22.33.0/24", "11.22.33.8/29", "2a0b:4340::/32", "2a0b:4341::/32", "2a0b:4340:10::/48", "2600:1f18::1/128"} {
+		rs = append(rs, regions.Range{Prefix: netip.MustParsePrefix(p), Regions: mustSet("eu"), Service: regions.Gateway})
+	}
+	SortRanges(rs)
+	return rs
+}
+
+func exportSynthetic(t *testing.T, format string) string {
+	f, ok := Lookup(format)
+	require.True(t, ok)
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, f, synthetic(), Options{Version: "test", Regions: mustSet("eu"), Classes: mail, Reject: "no"}))
+	return b.String()
+}
+
+func TestRealToolsIPv6(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommands(t, "nft", "ipset", "ip6tables-restore", "postmap", "unshare")
+	rs := synthetic()
+	in, out := probes(rs)
+	require.NotEmpty(t, in)
+
+	nft := writeTemp(t, "v6.nft", exportSynthetic(t, "nftables"))
+	ips := writeTemp(t, "v6.ipset", exportSynthetic(t, "ipset"))
+	ip6 := writeTemp(t, "v6.rules", exportSynthetic(t, "ip6tables"))
+	var script strings.Builder
+	script.WriteString("set -e; nft -f " + nft + "; ipset restore -f " + ips + "; ip6tables-restore --noflush < " + ip6 + "\n")
+	for _, a := range in {
+		fam := "4"
+		if a.Is6() {
+			fam = "6"
+		}
+		script.WriteString("nft get element inet mimecast mimecast_v" + fam + " '{ " + a.String() + " }' >/dev/null || { echo NFT-MISSING " + a.String() + "; exit 3; }\n")
+		script.WriteString("ipset -q test mimecast" + fam + " " + a.String() + " || { echo IPSET-MISSING " + a.String() + "; exit 3; }\n")
+	}
+	for _, a := range out {
+		fam := "4"
+		if a.Is6() {
+			fam = "6"
+		}
+		script.WriteString("if ipset -q test mimecast" + fam + " " + a.String() + "; then echo IPSET-EXTRA " + a.String() + "; exit 4; fi\n")
+	}
+	script.WriteString("ip6tables -S MIMECAST-SMTP\n")
+	o, code := inNetns(t, script.String())
+	require.Equal(t, 0, code, o)
+	assert.Contains(t, o, "-A MIMECAST-SMTP -s 2a0b:4340::/31 -j ACCEPT")
+
+	conf := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(conf, "main.cf"), nil, 0o644))
+	table := writeTemp(t, "v6.cidr", exportSynthetic(t, "postfix"))
+	for _, a := range in {
+		stdout, stderr, code := run(t, "postmap", "-c", conf, "-q", a.String(), "cidr:"+table)
+		assert.Equal(t, 0, code)
+		assert.Equal(t, "OK", strings.TrimSpace(stdout), "%v", a)
+		assert.Empty(t, stderr)
+	}
+}
