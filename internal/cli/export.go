@@ -32,7 +32,7 @@ allowlist would lock all mail out.
 Formats:
 `)
 	for _, f := range export.Formats() {
-		fmt.Fprintf(&b, "  %-10s %s\n", f.Name, f.Description)
+		fmt.Fprintf(&b, "  %-11s%s\n", f.Name, f.Description)
 	}
 	b.WriteString(`
 Exit status: 0 written; 2 bad usage, no ranges selected, or the output
