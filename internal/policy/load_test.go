@@ -196,6 +196,9 @@ func TestLoadAndFaults(t *testing.T) {
 					c.SetDeadline(stop.Add(2 * time.Second))
 					f(c)
 					c.Close()
+					// Enough faults to matter without starving the
+					// good clients of CPU (under -race on 2 cores).
+					time.Sleep(10 * time.Millisecond)
 				}
 			}()
 		}
@@ -226,7 +229,7 @@ func TestLoadAndFaults(t *testing.T) {
 	if goodErrs.Load() != 0 {
 		t.Errorf("%d good connections failed", goodErrs.Load())
 	}
-	if good.Load() < 2000 {
+	if good.Load() < 1000 {
 		t.Errorf("only %d requests answered", good.Load())
 	}
 	if st.ProtocolErrors == 0 || st.Timeouts == 0 {
