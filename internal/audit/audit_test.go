@@ -181,6 +181,27 @@ func TestAuditNothingMimecast(t *testing.T) {
 	assert.Contains(t, b.String(), "--region")
 }
 
+func TestParseEncodings(t *testing.T) {
+	text := "$ips = @(\"170.10.128.0/24\",\"170.10.129.0/24\")\r\n"
+	utf16le := []byte{0xFF, 0xFE}
+	utf16be := []byte{0xFE, 0xFF}
+	for _, c := range text {
+		utf16le = append(utf16le, byte(c), 0)
+		utf16be = append(utf16be, 0, byte(c))
+	}
+	for name, in := range map[string][]byte{
+		"utf-8":        []byte(text),
+		"utf-8 bom":    append([]byte{0xEF, 0xBB, 0xBF}, text...),
+		"utf-16le bom": utf16le,
+		"utf-16be bom": utf16be,
+	} {
+		es, err := Parse(bytes.NewReader(in))
+		require.NoError(t, err, name)
+		require.Len(t, es, 2, name)
+		assert.Equal(t, "170.10.129.0/24", es[1].Text, name)
+	}
+}
+
 func TestParseMapped(t *testing.T) {
 	es := parse(t, "::ffff:170.10.128.0/118\n")
 	require.Len(t, es, 1)

@@ -20,6 +20,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
 	"github.com/seed-b311f21d/go-mimecastip/internal/logscan"
@@ -49,7 +50,14 @@ type Entry struct {
 
 // Parse reads an allowlist and returns its entries in order. It returns an
 // error only when r fails.
+//
+// Text saved by Windows PowerShell in UTF-16 (with its byte-order mark) is
+// decoded; a UTF-8 byte-order mark is skipped.
 func Parse(r io.Reader) ([]Entry, error) {
+	r, err := decodeBOM(r)
+	if err != nil {
+		return nil, fmt.Errorf("line 1: %w", err)
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
 	var out []Entry
@@ -177,4 +185,33 @@ func denyLine(line string, ms []logscan.Match) bool {
 		return len(f) == 3 && (f[0] == '4' || f[0] == '5') && f[1] >= '0' && f[1] <= '9' && f[2] >= '0' && f[2] <= '9'
 	}
 	return false
+}
+
+// decodeBOM returns r as UTF-8 text: UTF-16 with a byte-order mark is
+// converted, a UTF-8 byte-order mark dropped.
+func decodeBOM(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(3)
+	switch {
+	case len(head) >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF:
+		br.Discard(3)
+		return br, nil
+	case len(head) >= 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF):
+		b, err := io.ReadAll(br)
+		if err != nil {
+			return nil, err
+		}
+		le := b[0] == 0xFF
+		b = b[2:]
+		u := make([]uint16, 0, len(b)/2)
+		for i := 0; i+1 < len(b); i += 2 {
+			if le {
+				u = append(u, uint16(b[i])|uint16(b[i+1])<<8)
+			} else {
+				u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
+			}
+		}
+		return strings.NewReader(string(utf16.Decode(u))), nil
+	}
+	return br, nil
 }
