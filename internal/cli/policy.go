@@ -75,7 +75,7 @@ func cmdPolicy(env *Env, args []string) int {
 	fs := newFlags(env, name, "--listen ADDR [--listen ADDR...] [--region R,...] [--data FILE] [--pass ACTION] [--reject ACTION] [--tag] [flags]", policyDescription)
 	var listens listFlag
 	fs.Var(&listens, "listen", "listen on `ADDR`: HOST:PORT, inet:HOST:PORT, unix:/PATH or a path (repeatable; required)")
-	regionList := fs.String("region", "", "accept only gateways of these `regions` (comma-separated: us, usb, ca, eu, de, au, za, or an account code); default every region")
+	regionList := regionFlag(fs, "; accept only the gateways of these (default: every region)")
 	data := fs.String("data", "", dataFlagUsage+"; re-read on SIGHUP")
 	pass := fs.String("pass", policy.DefaultPassAction, "`action` for Mimecast and non-SPF relay clients of the regions")
 	reject := fs.String("reject", policy.DefaultRejectAction, "`action` for every other client ({address}, {class}, {regions} are replaced)")
@@ -101,9 +101,8 @@ func cmdPolicy(env *Env, args []string) int {
 		errorf(env, name, "--listen is required (e.g. --listen 127.0.0.1:10040 or --listen unix:/var/spool/postfix/private/mimecastip)")
 		return ExitUsage
 	}
-	scope, err := regions.ParseSet(*regionList)
-	if err != nil {
-		errorf(env, name, "--region: %v", err)
+	scope, ok := parseRegions(env, name, *regionList)
+	if !ok {
 		return ExitUsage
 	}
 	var level slog.Level
