@@ -43,25 +43,7 @@ func Start(t testing.TB, zone map[string][]string) *Server {
 	for n, recs := range zone {
 		s.Set(n, recs...)
 	}
-	var (
-		pc  net.PacketConn
-		ln  net.Listener
-		err error
-	)
-	for range 20 {
-		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("spftest: %v", err)
-		}
-		ln, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			break
-		}
-		pc.Close()
-	}
-	if err != nil {
-		t.Fatalf("spftest: no port free for both UDP and TCP: %v", err)
-	}
+	pc, ln := listenPair(t)
 	s.Addr = pc.LocalAddr().String()
 	h := dns.HandlerFunc(s.serve)
 	udp := &dns.Server{PacketConn: pc, Handler: h}
@@ -210,25 +192,7 @@ func ResolverFor(addr string) *net.Resolver {
 // and left waiting. It returns the address and stops when the test ends.
 func StartSilent(t testing.TB) string {
 	t.Helper()
-	var (
-		pc  net.PacketConn
-		ln  net.Listener
-		err error
-	)
-	for range 20 {
-		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("spftest: %v", err)
-		}
-		ln, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			break
-		}
-		pc.Close()
-	}
-	if err != nil {
-		t.Fatalf("spftest: %v", err)
-	}
+	pc, ln := listenPair(t)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var conns []net.Conn
@@ -313,4 +277,26 @@ func ZoneOf(d *regions.Dataset) map[string][]string {
 	g, _ := regions.InfoOf(regions.Global)
 	zone[g.SPFInclude] = []string{Record(nil, append(incs, "~all")...)}
 	return zone
+}
+
+// listenPair opens a UDP socket and a TCP listener on the same free
+// loopback port, as a DNS server needs both.
+func listenPair(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	var err error
+	for range 20 {
+		var pc net.PacketConn
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("spftest: %v", err)
+		}
+		var ln net.Listener
+		ln, err = net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
+	}
+	t.Fatalf("spftest: no port free for both UDP and TCP: %v", err)
+	return nil, nil
 }
