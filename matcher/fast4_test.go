@@ -147,7 +147,10 @@ func TestFast4EmbeddedExhaustive(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	t.Logf("%d /16s, fast path: %d blocks, %d leaves", len(his), len(m.f4.blocks), len(m.f4.leaves))
+	if m.f4.n8 == nil {
+		t.Fatal("the embedded dataset does not use the narrow (8-bit) form")
+	}
+	t.Logf("%d /16s, fast path: %d blocks, %d leaves", len(his), len(m.f4.n8.blocks), len(m.f4.n8.leaves))
 }
 
 func lastAddr(p netip.Prefix) netip.Addr {
@@ -238,6 +241,12 @@ func randomDataset(rng *rand.Rand, n, minBits int) []regions.Range {
 // nested datasets, checked on every /16 they touch (sampled) and at random.
 func TestFast4RandomDatasets(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
+	narrow := 0
+	defer func() {
+		if narrow == 0 && !t.Failed() {
+			t.Error("no random dataset used the narrow form")
+		}
+	}()
 	rounds, perSlash16 := 30, 1024
 	if testing.Short() {
 		rounds, perSlash16 = 10, 256
@@ -255,8 +264,11 @@ func TestFast4RandomDatasets(t *testing.T) {
 		if m.f4 == nil {
 			t.Fatalf("round %d: no fast path for %d rows", round, n)
 		}
-		if want := round%2 == 0 && len(m.f4.blocks) <= 256; (m.f4.idx8 != nil) != want {
-			t.Fatalf("round %d: 8-bit index %v, want %v", round, m.f4.idx8 != nil, want)
+		if round%2 == 1 && m.f4.n8 != nil {
+			t.Fatalf("round %d: narrow form despite fast4Wide", round)
+		}
+		if m.f4.n8 != nil {
+			narrow++
 		}
 		c := &checker{t: t, m: m}
 		for _, hi := range slash16s(rs, 64) {
