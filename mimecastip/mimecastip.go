@@ -225,17 +225,21 @@ func (c *Classifier) lookupString(s string) (*Result, error) {
 func (c *Classifier) LookupIP(ip net.IP) Result { return *c.lookupIP(ip) }
 
 func (c *Classifier) lookupIP(ip net.IP) *Result {
-	switch len(ip) {
-	case 4:
-		return c.lookup(netip.AddrFrom4([4]byte(ip)))
-	case 16:
-		// Unmap here, the cheap way: Slot would unmap too.
-		if isMapped(ip) {
-			return c.lookup(netip.AddrFrom4([4]byte(ip[12:])))
-		}
-		return c.lookup(netip.AddrFrom16([16]byte(ip)))
+	// IPv4, and IPv4-mapped unmapped the cheap way (Slot would unmap too),
+	// without a further call.
+	if len(ip) == 4 || len(ip) == 16 && isMapped(ip) {
+		return c.lookup(netip.AddrFrom4([4]byte(ip[len(ip)-4:])))
 	}
-	return &noResult
+	return c.lookupIP6(ip)
+}
+
+// lookupIP6 serves IPv6 and malformed net.IPs for lookupIP.
+func (c *Classifier) lookupIP6(ip net.IP) *Result {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return &noResult
+	}
+	return c.lookup(a)
 }
 
 // isMapped reports whether the 16-byte ip is ::ffff:a.b.c.d.
@@ -249,21 +253,25 @@ func isMapped(ip net.IP) bool {
 func (c *Classifier) LookupNetAddr(a net.Addr) Result { return *c.lookupNetAddr(a) }
 
 func (c *Classifier) lookupNetAddr(a net.Addr) *Result {
+	var ip net.IP
 	switch v := a.(type) {
 	case *net.TCPAddr:
 		if v != nil {
-			return c.lookupIP(v.IP)
+			ip = v.IP
 		}
 	case *net.UDPAddr:
 		if v != nil {
-			return c.lookupIP(v.IP)
+			ip = v.IP
 		}
 	case *net.IPAddr:
 		if v != nil {
-			return c.lookupIP(v.IP)
+			ip = v.IP
 		}
 	}
-	return &noResult
+	if len(ip) == 4 || len(ip) == 16 && isMapped(ip) { // as in lookupIP
+		return c.lookup(netip.AddrFrom4([4]byte(ip[len(ip)-4:])))
+	}
+	return c.lookupIP6(ip)
 }
 
 var (

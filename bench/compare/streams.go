@@ -119,7 +119,6 @@ var (
 	strName   string
 	strCache  []string
 	netName   string
-	netCache  []net.Addr
 	netTCP    []net.TCPAddr
 	netIPData []byte
 )
@@ -140,21 +139,20 @@ func Strings(name string) []string {
 	return strCache
 }
 
-// NetAddrs returns the named stream as *net.TCPAddr values in a
-// []net.Addr, as conn.RemoteAddr() gives them: 4-byte IPs for the plain
-// IPv4 streams (a "tcp4" listener), 16-byte IPs for ipv6 and mapped (a
-// dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d). The
-// TCPAddrs and their IPs are allocated contiguously, like recently
-// accepted connections in cache.
-func NetAddrs(name string) []net.Addr {
+// NetAddrs returns the named stream as net.TCPAddr values, as
+// conn.RemoteAddr() gives them (the benchmarks pass &addrs[i] as a
+// net.Addr): 4-byte IPs for the plain IPv4 streams (a "tcp4" listener),
+// 16-byte IPs for ipv6 and mapped (a dual-stack listener reports IPv4
+// clients as ::ffff:a.b.c.d). The TCPAddrs and their IPs are allocated
+// contiguously, like recently accepted connections in cache.
+func NetAddrs(name string) []net.TCPAddr {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
 	if netName != name {
-		netCache, netTCP, netIPData = nil, nil, nil
+		netTCP, netIPData = nil, nil
 		as := Addrs(name)
 		tcp := make([]net.TCPAddr, len(as))
 		data := make([]byte, 0, 16*len(as))
-		out := make([]net.Addr, len(as))
 		for i, a := range as {
 			n := len(data)
 			if a.Is4() {
@@ -165,9 +163,8 @@ func NetAddrs(name string) []net.Addr {
 				data = append(data, b[:]...)
 			}
 			tcp[i] = net.TCPAddr{IP: net.IP(data[n:len(data):len(data)]), Port: 25}
-			out[i] = &tcp[i]
 		}
-		netName, netCache, netTCP, netIPData = name, out, tcp, data
+		netName, netTCP, netIPData = name, tcp, data
 	}
-	return netCache
+	return netTCP
 }
