@@ -41,6 +41,7 @@ const MaxRanges = 1<<16 - 1
 // The zero Matcher (and a nil *Matcher) is empty: it matches nothing.
 type Matcher struct {
 	f4     *fast4             // IPv4 fast path compiled from tbl; nil when none
+	has6   bool               // tbl holds IPv6 prefixes
 	tbl    bart.Table[uint16] // prefix -> index into ranges
 	ranges []regions.Range
 }
@@ -106,6 +107,7 @@ func (m *Matcher) compile4() {
 		})
 	}
 	m.f4 = buildFast4(ps)
+	m.has6 = m.tbl.Size6() > 0
 }
 
 func lineOf(r regions.Range) string {
@@ -137,7 +139,8 @@ func (m *Matcher) Slot(addr netip.Addr) int {
 }
 
 // slotSlow serves IPv4-mapped addresses (through the fast path), IPv6, the
-// zero Addr, and every address when there is no fast path.
+// zero Addr, and every address when there is no fast path. It is apart
+// from Slot to keep Slot's frame small for plain IPv4.
 func (m *Matcher) slotSlow(addr netip.Addr) int {
 	if m == nil {
 		return 0
@@ -146,6 +149,9 @@ func (m *Matcher) slotSlow(addr netip.Addr) int {
 	if addr.Is4() && m.f4 != nil {
 		a := addr.As4()
 		return int(m.f4.lookup(binary.BigEndian.Uint32(a[:])))
+	}
+	if !addr.Is4() && !m.has6 { // IPv6 (or the zero Addr) and no IPv6 prefix
+		return 0
 	}
 	i, ok := m.tbl.Lookup(addr)
 	if !ok {

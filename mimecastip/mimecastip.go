@@ -271,7 +271,10 @@ func (c *Classifier) lookupNetAddr(a net.Addr) *Result {
 	if len(ip) == 4 || len(ip) == 16 && isMapped(ip) { // as in lookupIP
 		return c.lookup(netip.AddrFrom4([4]byte(ip[len(ip)-4:])))
 	}
-	return c.lookupIP6(ip)
+	if len(ip) == 16 {
+		return c.lookup(netip.AddrFrom16([16]byte(ip)))
+	}
+	return &noResult
 }
 
 var (
