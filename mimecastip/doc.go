@@ -42,8 +42,9 @@
 //
 // The data is the embedded dataset of package [regions] ([regions.Version]
 // gives its as-of date). The package-level functions use [Default], built
-// on first use from every region: about a hundred prefixes, a few hundred
-// microseconds once, nothing at import time. An account that should accept
+// on first use from every region: about a hundred prefixes, parsed and
+// compiled into a trie plus a direct-indexed IPv4 table (about 90 KB) in
+// under 2 ms once; nothing runs at import time. An account that should accept
 // mail only from its own region builds a scoped [Classifier] with
 // [NewForRegions]; [New] builds one from any ranges, such as a data file
 // read with [regions.ParseFile].

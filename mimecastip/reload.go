@@ -31,17 +31,26 @@ func (r *Reloadable) Current() *Classifier { return r.cur.Load() }
 // Swap makes c the Classifier in use and returns the previous one.
 func (r *Reloadable) Swap(c *Classifier) *Classifier { return r.cur.Swap(c) }
 
+// The exported lookups are one-line wrappers over functions that return a
+// pointer into the Classifier's results, so that they inline and the caller
+// copies only what it reads (as the Classifier's own methods do).
+
 // Lookup classifies addr with the current Classifier.
-func (r *Reloadable) Lookup(addr netip.Addr) Result { return r.cur.Load().Lookup(addr) }
+func (r *Reloadable) Lookup(addr netip.Addr) Result { return *r.lookup(addr) }
+
+func (r *Reloadable) lookup(addr netip.Addr) *Result { return r.cur.Load().lookup(addr) }
 
 // LookupString parses and classifies s with the current Classifier.
-func (r *Reloadable) LookupString(s string) (Result, error) { return r.cur.Load().LookupString(s) }
+func (r *Reloadable) LookupString(s string) (Result, error) {
+	res, err := r.cur.Load().lookupString(s)
+	return *res, err
+}
 
 // LookupIP classifies ip with the current Classifier.
-func (r *Reloadable) LookupIP(ip net.IP) Result { return r.cur.Load().LookupIP(ip) }
+func (r *Reloadable) LookupIP(ip net.IP) Result { return *r.cur.Load().lookupIP(ip) }
 
 // LookupNetAddr classifies a's address with the current Classifier.
-func (r *Reloadable) LookupNetAddr(a net.Addr) Result { return r.cur.Load().LookupNetAddr(a) }
+func (r *Reloadable) LookupNetAddr(a net.Addr) Result { return *r.cur.Load().lookupNetAddr(a) }
 
 // LoadFile reads and validates a data file (see [regions.Parse]) and builds
 // a Classifier from it, restricted to the regions in scope (and the global
