@@ -3,13 +3,16 @@ module github.com/seed-b311f21d/go-mimecastip
 go 1.25.0
 
 require (
-	blitiri.com.ar/go/spf v1.6.0 // indirect
+	blitiri.com.ar/go/spf v1.6.0
+	github.com/emersion/go-smtp v0.25.1
+	github.com/gaissmai/bart v0.30.0
+	github.com/miekg/dns v1.1.73
+	github.com/pires/go-proxyproto v0.15.0
+	github.com/stretchr/testify v1.12.1
+)
+
+require (
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
-	github.com/emersion/go-smtp v0.25.1 // indirect
-	github.com/gaissmai/bart v0.30.0 // indirect
-	github.com/miekg/dns v1.1.73 // indirect
-	github.com/pires/go-proxyproto v0.15.0 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
