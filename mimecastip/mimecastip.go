@@ -209,7 +209,16 @@ func (c *Classifier) LookupString(s string) (Result, error) {
 }
 
 func (c *Classifier) lookupString(s string) (*Result, error) {
-	if a, ok := parseFast4(s); ok {
+	if a, ok := parseQuad(s); ok { // the common case: a bare dotted quad
+		return c.lookup(a), nil
+	}
+	return c.lookupStringSlow(s)
+}
+
+// lookupStringSlow serves lookupString for every form but the bare dotted
+// quad.
+func (c *Classifier) lookupStringSlow(s string) (*Result, error) {
+	if a, ok := parseQuadForms(s); ok {
 		return c.lookup(a), nil
 	}
 	a, ok := parseAddr(s)

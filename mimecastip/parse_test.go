@@ -1,6 +1,7 @@
 package mimecastip
 
 import (
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strings"
@@ -199,4 +200,77 @@ func BenchmarkParseFast4(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// TestParseQuadRandom compares parseQuad with netip.ParseAddr on strings
+// of every length up to 17 built from digits, dots and the bytes at the
+// edges of the SWAR tests ('/' and ':' beside the digits, '-' and '/'
+// beside the dot, the same with the top bit set, 0x00 and 0xff), and on
+// every shape of four fields of 0 to 4 digits.
+func TestParseQuadRandom(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		got, ok := parseQuad(s)
+		want, err := netip.ParseAddr(s)
+		wok := err == nil && want.Is4()
+		if ok != wok || ok && got != want {
+			t.Fatalf("parseQuad(%q) = %v,%v; netip.ParseAddr: %v,%v", s, got, ok, want, err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	const alpha = "0123456789012345678901234567890123456789....../:-\x00\xff\xae\xb0\xb9"
+	b := make([]byte, 0, 17)
+	for range 400000 {
+		b = b[:0]
+		for range rng.IntN(18) {
+			b = append(b, alpha[rng.IntN(len(alpha))])
+		}
+		check(string(b))
+	}
+	for shape := range 625 {
+		for range 40 {
+			b = b[:0]
+			for f, sh := 0, shape; f < 4; f, sh = f+1, sh/5 {
+				if f > 0 {
+					b = append(b, '.')
+				}
+				for range sh % 5 {
+					b = append(b, byte('0'+rng.IntN(10)))
+				}
+			}
+			check(string(b))
+		}
+	}
+	for range 200000 {
+		v := rng.Uint32()
+		check(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String())
+	}
+}
+
+// TestSWARHelpers checks moveMask on every 8-bit mask and dotBytes on every
+// byte value in every position.
+func TestSWARHelpers(t *testing.T) {
+	for m := range 256 {
+		var z uint64
+		for k := range 8 {
+			if m>>k&1 == 1 {
+				z |= 0x80 << (8 * k)
+			}
+		}
+		if got := moveMask(z); got != uint32(m) {
+			t.Fatalf("moveMask(%#x) = %#x; want %#x", z, got, m)
+		}
+	}
+	for c := range 256 {
+		for k := range 8 {
+			x := 0x3131313131313131&^(0xff<<(8*k)) | uint64(c)<<(8*k)
+			want := uint64(0)
+			if c == '.' {
+				want = 0x80 << (8 * k)
+			}
+			if got := dotBytes(x); got != want {
+				t.Fatalf("dotBytes(%#x) = %#x; want %#x", x, got, want)
+			}
+		}
+	}
 }
