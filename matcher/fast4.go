@@ -22,14 +22,19 @@ import (
 // entries instead (n8): 64 KiB of /16 index and 256-byte blocks and
 // leaves, half the cache footprint.
 type fast4 struct {
-	n8     *dir8 // the narrow form; nil when the wide one below is used
+	n8     *Table8 // the narrow form; nil when the wide one below is used
 	idx16  *[1 << 16]uint16
 	blocks [][256]uint16
 	leaves [][256]uint16
 }
 
-// dir8 is fast4 with 8-bit entries.
-type dir8 struct {
+// Table8 is the IPv4 fast path of a Matcher in its compact form: a
+// DIR-16-8-8 table with 8-bit entries, which a Matcher uses when its data
+// needs at most 255 ranges and 256 blocks and leaves (the embedded data
+// does). [Matcher.Table8] returns it, for callers that want the IPv4
+// lookup inlined into their own function: [Table8.Slot] is small enough to
+// inline, where [Matcher.Slot] is not.
+type Table8 struct {
 	idx    [1 << 16]uint8
 	blocks [][256]uint8
 	leaves [][256]uint8
@@ -50,6 +55,12 @@ func (f *fast4) lookup(v uint32) uint16 {
 		return uint16(n.leaves[n.blocks[n.idx[v>>16]][uint8(v>>8)]][uint8(v)])
 	}
 	return f.leaves[f.blocks[f.idx16[v>>16]][uint8(v>>8)]][uint8(v)]
+}
+
+// Slot returns the slot of the IPv4 address ip (network order), as
+// [Matcher.Slot] does: 0 for none, 1+i for Range(i). A nil Table8 panics.
+func (t *Table8) Slot(ip [4]byte) int {
+	return int(t.leaves[t.blocks[t.idx[uint16(ip[0])<<8|uint16(ip[1])]][ip[2]]][ip[3]])
 }
 
 // pfx4 is an IPv4 prefix of the trie with its slot.
@@ -200,7 +211,7 @@ func buildFast4(ps []pfx4) *fast4 {
 		}
 	}
 	if !fast4Wide && len(f.blocks) <= 1<<8 && len(f.leaves) <= 1<<8 && maxSlot <= 0xff {
-		n := &dir8{blocks: make([][256]uint8, len(f.blocks)), leaves: make([][256]uint8, len(f.leaves))}
+		n := &Table8{blocks: make([][256]uint8, len(f.blocks)), leaves: make([][256]uint8, len(f.leaves))}
 		for i, b := range f.idx16 {
 			n.idx[i] = uint8(b)
 		}

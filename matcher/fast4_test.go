@@ -53,6 +53,18 @@ func (c *checker) check(a netip.Addr) {
 		c.fails++
 		c.t.Errorf("Slot(%s) = %d; Index says %d,%v", a, s, got, gok)
 	}
+	if u := a.Unmap(); u.Is4() {
+		if s := c.m.Slot4(u.As4()); (s == 0) != !gok || (gok && s != got+1) {
+			c.fails++
+			c.t.Errorf("Slot4(%s) = %d; Index says %d,%v", a, s, got, gok)
+		}
+		if t8 := c.m.Table8(); t8 != nil {
+			if s := t8.Slot(u.As4()); (s == 0) != !gok || (gok && s != got+1) {
+				c.fails++
+				c.t.Errorf("Table8().Slot(%s) = %d; Index says %d,%v", a, s, got, gok)
+			}
+		}
+	}
 	if c.m.Contains(a) != gok {
 		c.fails++
 		c.t.Errorf("Contains(%s) = %v; Index says %v", a, !gok, gok)
@@ -270,6 +282,9 @@ func TestFast4RandomDatasets(t *testing.T) {
 		if m.f4.n8 != nil {
 			narrow++
 		}
+		if m.Table8() != m.f4.n8 {
+			t.Fatalf("round %d: Table8() is not the narrow form", round)
+		}
 		c := &checker{t: t, m: m}
 		for _, hi := range slash16s(rs, 64) {
 			for k := 0; k < perSlash16; k++ {
@@ -403,7 +418,7 @@ func TestFast4Edge(t *testing.T) {
 		}
 	}
 	var nilM *Matcher
-	if _, ok := nilM.Index(netip.MustParseAddr("1.2.3.4")); ok || nilM.Slot(netip.MustParseAddr("::1")) != 0 || nilM.Contains(netip.Addr{}) {
+	if _, ok := nilM.Index(netip.MustParseAddr("1.2.3.4")); ok || nilM.Slot(netip.MustParseAddr("::1")) != 0 || nilM.Slot4([4]byte{1, 2, 3, 4}) != 0 || nilM.Contains(netip.Addr{}) {
 		t.Error("nil Matcher matched")
 	}
 	var zero Matcher
@@ -423,6 +438,9 @@ func TestFast4Allocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() {
 			m.Index(a)
 			m.Slot(a)
+			if u := a.Unmap(); u.Is4() {
+				m.Slot4(u.As4())
+			}
 			m.Contains(a)
 			m.Lookup(a)
 		}); n != 0 {

@@ -138,6 +138,24 @@ func (m *Matcher) Slot(addr netip.Addr) int {
 	return m.slotSlow(addr)
 }
 
+// Slot4 is Slot for an IPv4 address given as its 4 bytes (network order),
+// for callers that hold the bytes rather than a netip.Addr.
+func (m *Matcher) Slot4(ip [4]byte) int {
+	if m != nil && m.f4 != nil {
+		return int(m.f4.lookup(binary.BigEndian.Uint32(ip[:])))
+	}
+	return m.slotSlow(netip.AddrFrom4(ip))
+}
+
+// Table8 returns m's IPv4 fast path in its compact form, or nil when m
+// uses another form or none (see [Table8]). Its answers are Slot's.
+func (m *Matcher) Table8() *Table8 {
+	if m == nil || m.f4 == nil {
+		return nil
+	}
+	return m.f4.n8
+}
+
 // slotSlow serves IPv4-mapped addresses (through the fast path), IPv6, the
 // zero Addr, and every address when there is no fast path. It is apart
 // from Slot to keep Slot's frame small for plain IPv4.
