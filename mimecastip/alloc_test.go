@@ -72,7 +72,7 @@ func refResult(rs []regions.Range, a netip.Addr) mimecastip.Result {
 	if !ok {
 		return mimecastip.Result{}
 	}
-	return mimecastip.Result{Class: mimecastip.ClassOf(r.Service), Regions: r.Regions, Service: r.Service, Prefix: r.Prefix}
+	return mimecastip.MakeResult(mimecastip.ClassOf(r.Service), r.Regions, r.Service, r.Prefix)
 }
 
 func TestConcurrentLookup(t *testing.T) {

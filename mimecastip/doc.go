@@ -21,8 +21,8 @@
 // (DNS resolvers and an agent endpoint). No mail comes from them, so they
 // are classed Foreign: Class != Foreign is exactly the check an SMTP
 // lockdown wants. They stay identifiable: Result.Service is
-// [regions.Website] or [regions.WebSecurity] and Result.Prefix is the
-// published address.
+// [regions.Website] or [regions.WebSecurity] and [Result.Prefix] returns
+// the published address.
 //
 // Result also carries the regions that publish the matched prefix (one
 // prefix can be published by several regions) and the prefix itself. When

@@ -61,7 +61,7 @@ func ExampleLookupString() {
 			fmt.Println(err)
 			continue
 		}
-		fmt.Println(r.Class, r.Regions, r.Prefix)
+		fmt.Println(r.Class, r.Regions, r.Prefix())
 	}
 	// Output:
 	// mimecast us,usb 170.10.156.0/24
@@ -76,7 +76,7 @@ func ExampleLookupNetAddr() {
 	// A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
 	remote := &net.TCPAddr{IP: net.ParseIP("::ffff:170.10.128.5"), Port: 49152}
 	r := mimecastip.LookupNetAddr(remote)
-	fmt.Println(r.Class, r.Prefix)
+	fmt.Println(r.Class, r.Prefix())
 
 	fmt.Println(mimecastip.LookupNetAddr(&net.UnixAddr{Name: "/run/smtp.sock", Net: "unix"}).Class)
 	// Output:
@@ -150,4 +150,20 @@ func ExampleResult_String() {
 	// Output:
 	// mimecast us,usb 170.10.156.0/24 gateway
 	// foreign
+}
+
+func ExampleResult_Published() {
+	// Website addresses are published by Mimecast but send no mail: their
+	// Class is Foreign, and Published and Prefix still tell them apart.
+	for _, s := range []string{"146.101.202.134", "192.0.2.1"} {
+		r, _ := mimecastip.LookupString(s)
+		if r.Published() {
+			fmt.Println(s, r.Class, "published:", r.Service, r.Prefix())
+		} else {
+			fmt.Println(s, r.Class, "not published")
+		}
+	}
+	// Output:
+	// 146.101.202.134 foreign published: website 146.101.202.134/32
+	// 192.0.2.1 foreign not published
 }

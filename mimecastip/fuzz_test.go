@@ -37,11 +37,11 @@ func FuzzLookupString(f *testing.F) {
 		if err != nil {
 			require.Zero(t, got, "LookupString(%q) failed but returned a Result", s)
 			require.Contains(t, err.Error(), fmt.Sprintf("%q", s), "error does not quote the input")
-		} else if got.Prefix.IsValid() {
+		} else if got.Prefix().IsValid() {
 			// The answer is one of the classifier's ranges.
 			found := false
 			for _, r := range mimecastip.Default().Ranges() {
-				if r.Prefix == got.Prefix {
+				if r.Prefix == got.Prefix() {
 					found = true
 					require.Equal(t, r.Regions, got.Regions)
 					require.Equal(t, r.Service, got.Service)

@@ -16,7 +16,7 @@ import (
 )
 
 func res(c mimecastip.Class, set regions.Set, svc regions.Service, prefix string) mimecastip.Result {
-	return mimecastip.Result{Class: c, Regions: set, Service: svc, Prefix: netip.MustParsePrefix(prefix)}
+	return mimecastip.MakeResult(c, set, svc, netip.MustParsePrefix(prefix))
 }
 
 var (
@@ -94,7 +94,7 @@ func TestLookupMailCheck(t *testing.T) {
 		}
 		if r.Service.Mail() {
 			assert.NotEqual(t, mimecastip.Foreign, got.Class, "Lookup(%v) in %v %v", first, r.Prefix, r.Service)
-		} else if got.Prefix == r.Prefix {
+		} else if got.Prefix() == r.Prefix {
 			assert.Equal(t, mimecastip.Foreign, got.Class, "Lookup(%v) in %v %v", first, r.Prefix, r.Service)
 		}
 	}

@@ -87,21 +87,74 @@ func ClassOf(v regions.Service) Class {
 }
 
 // Result is the answer of a lookup. The zero Result means foreign and not
-// published by Mimecast at all. Results are small comparable values.
+// published by Mimecast at all. Results are small comparable values: two
+// Results are equal when all four parts (Class, Regions, Service, Prefix)
+// are.
+//
+// The matched prefix is kept in a compact form and read with
+// [Result.Prefix]. That keeps a Result at 32 bytes, which the compiler
+// passes in registers and takes apart field by field, so that a caller
+// that reads only Class loads only Class. (A Result holding a
+// netip.Prefix is 40 bytes and is copied through memory on every lookup,
+// which costs as much as the table walk itself.)
 type Result struct {
 	Class   Class           // the mail answer
-	Regions regions.Set     // the regions that publish Prefix; empty when Prefix is not set
-	Service regions.Service // what Prefix is published for; zero when not set
-	Prefix  netip.Prefix    // the most specific published range that holds the address; zero when none
+	Regions regions.Set     // the regions that publish the prefix; empty when there is none
+	Service regions.Service // what the prefix is published for; zero when there is none
+	prefix  compactPrefix
 }
+
+// compactPrefix is a netip.Prefix in 24 bytes: the 128 address bits and
+// the length plus one (0 for no prefix), and whether the address is IPv6.
+type compactPrefix struct {
+	hi, lo    uint64
+	bitsPlus1 uint8
+	is6       bool
+}
+
+func compact(p netip.Prefix) compactPrefix {
+	if !p.IsValid() {
+		return compactPrefix{}
+	}
+	a := p.Addr().As16()
+	return compactPrefix{
+		hi:        binary.BigEndian.Uint64(a[:8]),
+		lo:        binary.BigEndian.Uint64(a[8:]),
+		bitsPlus1: uint8(p.Bits() + 1),
+		is6:       p.Addr().Is6(),
+	}
+}
+
+// Prefix returns the most specific published range that holds the address,
+// or the zero netip.Prefix when there is none.
+func (r Result) Prefix() netip.Prefix {
+	p := r.prefix
+	switch {
+	case p.bitsPlus1 == 0:
+		return netip.Prefix{}
+	case p.is6:
+		var a [16]byte
+		binary.BigEndian.PutUint64(a[:8], p.hi)
+		binary.BigEndian.PutUint64(a[8:], p.lo)
+		return netip.PrefixFrom(netip.AddrFrom16(a), int(p.bitsPlus1-1))
+	}
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], uint32(p.lo))
+	return netip.PrefixFrom(netip.AddrFrom4(a), int(p.bitsPlus1-1))
+}
+
+// Published reports whether Mimecast publishes a range that holds the
+// address, whatever its Class (website and Web Security addresses are
+// published but Foreign). It is r.Prefix().IsValid().
+func (r Result) Published() bool { return r.prefix.bitsPlus1 != 0 }
 
 // String formats r for people and logs: "mimecast us 170.10.128.0/24
 // gateway", "foreign global 146.101.202.134/32 website" or "foreign".
 func (r Result) String() string {
-	if !r.Prefix.IsValid() {
+	if !r.Published() {
 		return r.Class.String()
 	}
-	return r.Class.String() + " " + r.Regions.String() + " " + r.Prefix.String() + " " + r.Service.String()
+	return r.Class.String() + " " + r.Regions.String() + " " + r.Prefix().String() + " " + r.Service.String()
 }
 
 // Classifier classifies addresses against one set of ranges. Build one
@@ -115,6 +168,9 @@ type Classifier struct {
 	// range) and results[1+i] the Result of m.Range(i), so a lookup has no
 	// branch on its answer.
 	results []Result
+	// t8 is m's compact IPv4 table, or nil: the lookups that are not
+	// inlined into the caller walk it inline rather than call m.Slot.
+	t8 *matcher.Table8
 }
 
 // New builds a Classifier from rs, for example a dataset loaded with
@@ -125,10 +181,10 @@ func New(rs []regions.Range) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{m: m, results: make([]Result, 1+m.Len())}
+	c := &Classifier{m: m, results: make([]Result, 1+m.Len()), t8: m.Table8()}
 	for i := range m.Len() {
 		r := m.Range(i)
-		c.results[1+i] = Result{Class: ClassOf(r.Service), Regions: r.Regions, Service: r.Service, Prefix: r.Prefix}
+		c.results[1+i] = Result{Class: ClassOf(r.Service), Regions: r.Regions, Service: r.Service, prefix: compact(r.Prefix)}
 	}
 	return c, nil
 }
@@ -164,8 +220,8 @@ func (c *Classifier) Ranges() []regions.Range {
 // IPv6 zones are ignored and the zero Addr is Foreign. When published
 // ranges nest, the most specific one decides.
 func (c *Classifier) Lookup(addr netip.Addr) Result {
-	// Small enough to inline: a caller that reads one field of the Result
-	// (typically Class) loads that field only.
+	// Small enough to inline, so that a caller that reads one field of the
+	// Result (typically Class) loads that field only.
 	if c == nil || c.m == nil {
 		return Result{}
 	}
@@ -174,14 +230,23 @@ func (c *Classifier) Lookup(addr netip.Addr) Result {
 
 // The other exported lookups are one-line wrappers, small enough to
 // inline, over unexported functions that return a pointer into the
-// Classifier's immutable table of Results (or to noResult). A function
-// that returns the 40-byte Result itself, not inlined, costs about 10 ns
-// more on the CPU measured in bench/compare: the result is assembled on
-// the stack with vector stores and read back with narrower loads that
-// store-to-load forwarding does not serve.
+// Classifier's immutable table of Results (or to noResult): the caller
+// then loads only the fields it reads, where a function that returns the
+// Result itself loads all of them to return them.
 
 // noResult is the Result of anything Foreign and unpublished.
 var noResult Result
+
+// lookup4 is lookup for an IPv4 address given as its 4 bytes.
+func (c *Classifier) lookup4(ip [4]byte) *Result {
+	if c == nil || c.m == nil {
+		return &noResult
+	}
+	if t := c.t8; t != nil {
+		return &c.results[t.Slot(ip)]
+	}
+	return &c.results[c.m.Slot4(ip)]
+}
 
 // lookup is Lookup returning a pointer.
 func (c *Classifier) lookup(addr netip.Addr) *Result {
@@ -237,7 +302,7 @@ func (c *Classifier) lookupIP(ip net.IP) *Result {
 	// IPv4, and IPv4-mapped unmapped the cheap way (Slot would unmap too),
 	// without a further call.
 	if len(ip) == 4 || len(ip) == 16 && isMapped(ip) {
-		return c.lookup(netip.AddrFrom4([4]byte(ip[len(ip)-4:])))
+		return c.lookup4([4]byte(ip[len(ip)-4:]))
 	}
 	return c.lookupIP6(ip)
 }
@@ -263,6 +328,24 @@ func (c *Classifier) LookupNetAddr(a net.Addr) Result { return *c.lookupNetAddr(
 
 func (c *Classifier) lookupNetAddr(a net.Addr) *Result {
 	var ip net.IP
+	if t, ok := a.(*net.TCPAddr); ok && t != nil { // the common case, tested first
+		ip = t.IP
+	} else {
+		ip = ipOf(a)
+	}
+	if len(ip) == 4 || len(ip) == 16 && isMapped(ip) { // as in lookupIP
+		return c.lookup4([4]byte(ip[len(ip)-4:]))
+	}
+	if len(ip) == 16 {
+		return c.lookup(netip.AddrFrom16([16]byte(ip)))
+	}
+	return &noResult
+}
+
+// ipOf returns the IP of the net.Addr types lookupNetAddr knows, nil for
+// others.
+func ipOf(a net.Addr) net.IP {
+	var ip net.IP
 	switch v := a.(type) {
 	case *net.TCPAddr:
 		if v != nil {
@@ -277,13 +360,7 @@ func (c *Classifier) lookupNetAddr(a net.Addr) *Result {
 			ip = v.IP
 		}
 	}
-	if len(ip) == 4 || len(ip) == 16 && isMapped(ip) { // as in lookupIP
-		return c.lookup(netip.AddrFrom4([4]byte(ip[len(ip)-4:])))
-	}
-	if len(ip) == 16 {
-		return c.lookup(netip.AddrFrom16([16]byte(ip)))
-	}
-	return &noResult
+	return ip
 }
 
 var (
@@ -328,7 +405,15 @@ func LookupNetAddr(a net.Addr) Result { return *lookupNetAddrDefault(a) }
 
 // The package-level lookups inline one-line wrappers over these (see
 // Classifier.lookup).
-func lookupDefault(addr netip.Addr) *Result         { return Default().lookup(addr) }
+func lookupDefault(addr netip.Addr) *Result {
+	// Default, then lookup without the nil checks (std is complete) and
+	// with the IPv4 table walk inline.
+	c := Default()
+	if t := c.t8; t != nil && addr.Is4() {
+		return &c.results[t.Slot(addr.As4())]
+	}
+	return &c.results[c.m.Slot(addr)]
+}
 func lookupStringDefault(s string) (*Result, error) { return Default().lookupString(s) }
 func lookupIPDefault(ip net.IP) *Result             { return Default().lookupIP(ip) }
 func lookupNetAddrDefault(a net.Addr) *Result       { return Default().lookupNetAddr(a) }

@@ -46,7 +46,7 @@ func reloadFile(t testing.TB, name, data string) string {
 }
 
 func reloadRes(c mimecastip.Class, set regions.Set, v regions.Service, p string) mimecastip.Result {
-	return mimecastip.Result{Class: c, Regions: set, Service: v, Prefix: netip.MustParsePrefix(p)}
+	return mimecastip.MakeResult(c, set, v, netip.MustParsePrefix(p))
 }
 
 // reloadWant is what each dataset answers for reloadProbes.

@@ -29,7 +29,7 @@ type Code = uint8
 // CodeOf turns a mimecastip.Result into a Code.
 func CodeOf(r mimecastip.Result) Code {
 	switch {
-	case !r.Prefix.IsValid():
+	case !r.Prefix().IsValid():
 		return 0
 	case r.Class == mimecastip.Mimecast:
 		return 1

@@ -63,7 +63,7 @@ func buildAddrs() {
 	miss := func() netip.Addr {
 		for {
 			a := from4(rng.Uint32())
-			if !c.Lookup(a).Prefix.IsValid() {
+			if !c.Lookup(a).Prefix().IsValid() {
 				return a
 			}
 		}
@@ -79,7 +79,7 @@ func buildAddrs() {
 	near := func() netip.Addr {
 		for {
 			a := from4(his[rng.IntN(len(his))]<<16 | rng.Uint32()&0xffff)
-			if !c.Lookup(a).Prefix.IsValid() {
+			if !c.Lookup(a).Prefix().IsValid() {
 				return a
 			}
 		}

@@ -118,10 +118,10 @@ func classifier(region, data string) (*mimecastip.Classifier, error) {
 }
 
 func prefix(r mimecastip.Result) string {
-	if !r.Prefix.IsValid() {
+	if !r.Prefix().IsValid() {
 		return ""
 	}
-	return r.Prefix.String()
+	return r.Prefix().String()
 }
 
 func dash(s string) string {

@@ -88,16 +88,16 @@ func cmdLookup(env *Env, args []string) int {
 		addr := canonicalInput(in)
 		if *jsonOut {
 			j := lookupJSON{Input: in, Address: addr, Class: res.Class.String()}
-			if res.Prefix.IsValid() {
+			if res.Prefix().IsValid() {
 				j.Regions = strings.Split(res.Regions.String(), ",")
-				j.Service, j.Prefix = res.Service.String(), res.Prefix.String()
+				j.Service, j.Prefix = res.Service.String(), res.Prefix().String()
 			}
 			enc.Encode(j)
 			return
 		}
 		regs, svc, pfx := "-", "-", "-"
-		if res.Prefix.IsValid() {
-			regs, svc, pfx = res.Regions.String(), res.Service.String(), res.Prefix.String()
+		if res.Prefix().IsValid() {
+			regs, svc, pfx = res.Regions.String(), res.Service.String(), res.Prefix().String()
 		}
 		fmt.Fprintf(bw, "%-15s  %-8s  %-7s  %-12s  %s\n", addr, res.Class, regs, svc, pfx)
 	}

@@ -95,7 +95,7 @@ func addrIn(t *testing.T, r regions.Region, v regions.Service) string {
 	for _, rg := range regions.Embedded().Active() {
 		if rg.Regions == regions.SetOf(r) && rg.Service == v && rg.Prefix.Addr().Is4() {
 			a := rg.Prefix.Addr().Next()
-			if mimecastip.Lookup(a).Prefix == rg.Prefix {
+			if mimecastip.Lookup(a).Prefix() == rg.Prefix {
 				return a.String()
 			}
 		}

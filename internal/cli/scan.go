@@ -156,9 +156,9 @@ func (j *scanJSON) fill(file string, l *logscan.Line, want logscan.ClassMask) {
 	for i, m := range l.Matches {
 		r := l.Results[i]
 		a := scanAddrJSON{Address: m.Addr.String(), Class: r.Class.String(), Wanted: want.Has(r.Class)}
-		if r.Prefix.IsValid() {
+		if r.Prefix().IsValid() {
 			a.Regions = strings.Split(r.Regions.String(), ",")
-			a.Service, a.Prefix = r.Service.String(), r.Prefix.String()
+			a.Service, a.Prefix = r.Service.String(), r.Prefix().String()
 		}
 		j.Addresses = append(j.Addresses, a)
 	}

@@ -133,7 +133,7 @@ func tagValue(d Decision) string {
 	r := d.Result
 	var b strings.Builder
 	b.WriteString(r.Class.String())
-	if r.Prefix.IsValid() {
+	if r.Prefix().IsValid() {
 		b.WriteString("; regions=")
 		b.WriteString(r.Regions.String())
 		if r.Class == mimecastip.Foreign {
@@ -141,12 +141,12 @@ func tagValue(d Decision) string {
 			b.WriteString(r.Service.String())
 		}
 		b.WriteString("; prefix=")
-		b.WriteString(r.Prefix.String())
+		b.WriteString(r.Prefix().String())
 	} else if d.OtherRegion() {
 		b.WriteString("; other-regions=")
 		b.WriteString(d.Other.Regions.String())
 		b.WriteString("; prefix=")
-		b.WriteString(d.Other.Prefix.String())
+		b.WriteString(d.Other.Prefix().String())
 	}
 	return b.String()
 }

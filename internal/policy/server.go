@@ -596,11 +596,11 @@ func (s *Server) answer(req *Request, peer string) (action string) {
 			"action", d.Action, "client_name", req.ClientName, "protocol_state", req.ProtocolState,
 			"queue_id", req.QueueID, "instance", req.Instance,
 		}
-		if d.Result.Prefix.IsValid() {
-			attrs = append(attrs, "prefix", d.Result.Prefix.String(), "regions", d.Result.Regions.String(), "service", d.Result.Service.String())
+		if d.Result.Prefix().IsValid() {
+			attrs = append(attrs, "prefix", d.Result.Prefix().String(), "regions", d.Result.Regions.String(), "service", d.Result.Service.String())
 		}
 		if d.OtherRegion() {
-			attrs = append(attrs, "other_regions", d.Other.Regions.String(), "other_prefix", d.Other.Prefix.String())
+			attrs = append(attrs, "other_regions", d.Other.Regions.String(), "other_prefix", d.Other.Prefix().String())
 		}
 		s.log.Debug("decision", attrs...)
 	}
