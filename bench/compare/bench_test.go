@@ -11,7 +11,6 @@ import (
 
 	"github.com/gaissmai/bart"
 
-	"github.com/seed-b311f21d/go-mimecastip/matcher"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
@@ -38,84 +37,104 @@ var lookupImpls = []string{
 // branchless DIR-16-8-8 of codes; "loop" reads the stream only.
 func BenchmarkLookup(b *testing.B) {
 	p := getPeers()
-	m, err := matcher.New(regions.All())
-	if err != nil {
-		b.Fatal(err)
-	}
 	for _, stream := range Streams {
 		as := Addrs(stream)
 		for _, impl := range lookupImpls {
+			loop := lookupLoops[impl]
 			b.Run("stream="+stream+"/impl="+impl, func(b *testing.B) {
-				var acc uint64
-				i := 0
-				switch impl {
-				case "bart.Table":
-					for b.Loop() {
-						c, _ := p.table.Lookup(as[i&mask].Unmap())
-						acc += uint64(c)
-						i++
-					}
-				case "mimecastip":
-					c := p.c
-					for b.Loop() {
-						acc += uint64(c.Lookup(as[i&mask]).Class)
-						i++
-					}
-				case "mimecastip.Lookup":
-					for b.Loop() {
-						acc += uint64(mimecastip.Lookup(as[i&mask]).Class)
-						i++
-					}
-				case "matcher.Slot":
-					for b.Loop() {
-						acc += uint64(m.Slot(as[i&mask]))
-						i++
-					}
-				case "bart.Fast":
-					for b.Loop() {
-						c, _ := p.fast.Lookup(as[i&mask].Unmap())
-						acc += uint64(c)
-						i++
-					}
-				case "bart.Lite":
-					for b.Loop() {
-						if p.lite.Contains(as[i&mask].Unmap()) {
-							acc++
-						}
-						i++
-					}
-				case "netipx.IPSet":
-					for b.Loop() {
-						if p.ipset.Contains(as[i&mask].Unmap()) {
-							acc++
-						}
-						i++
-					}
-				case "linear":
-					for b.Loop() {
-						acc += uint64(p.linear.Lookup(as[i&mask]))
-						i++
-					}
-				case "sorted":
-					for b.Loop() {
-						acc += uint64(p.sorted.Lookup(as[i&mask]))
-						i++
-					}
-				case "flat":
-					for b.Loop() {
-						acc += uint64(p.flat.Lookup(as[i&mask]))
-						i++
-					}
-				case "loop":
-					for b.Loop() {
-						acc += uint64(as[i&mask].BitLen())
-						i++
-					}
-				}
-				sink += acc
+				sink += loop(b, p, as)
 			})
 		}
 	}
+}
+
+// lookupLoops are the loops of BenchmarkLookup, one function per
+// implementation, so that each keeps its index and accumulator in
+// registers. They count b.N rather than call b.Loop, whose per-iteration
+// store to the benchmark's counter, and the spills it causes, add a
+// store-to-load round trip to every lookup of every implementation.
+var lookupLoops = map[string]func(*testing.B, *peers, []netip.Addr) uint64{
+	"bart.Table": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+		t := p.table
+		for i := range b.N {
+			c, _ := t.Lookup(as[i&mask].Unmap())
+			acc += uint64(c)
+		}
+		return acc
+	},
+	"mimecastip": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+		c := p.c
+		for i := range b.N {
+			acc += uint64(c.Lookup(as[i&mask]).Class)
+		}
+		return acc
+	},
+	"mimecastip.Lookup": func(b *testing.B, _ *peers, as []netip.Addr) (acc uint64) {
+		for i := range b.N {
+			acc += uint64(mimecastip.Lookup(as[i&mask]).Class)
+		}
+		return acc
+	},
+	"matcher.Slot": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+		m := p.m
+		for i := range b.N {
+			acc += uint64(m.Slot(as[i&mask]))
+		}
+		return acc
+	},
+	"bart.Fast": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+		t := p.fast
+		for i := range b.N {
+			c, _ := t.Lookup(as[i&mask].Unmap())
+			acc += uint64(c)
+		}
+		return acc
+	},
+	"bart.Lite": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+		t := p.lite
+		for i := range b.N {
+			if t.Contains(as[i&mask].Unmap()) {
+				acc++
+			}
+		}
+		return acc
+	},
+	"netipx.IPSet": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+		t := p.ipset
+		for i := range b.N {
+			if t.Contains(as[i&mask].Unmap()) {
+				acc++
+			}
+		}
+		return acc
+	},
+	"linear": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+		t := p.linear
+		for i := range b.N {
+			acc += uint64(t.Lookup(as[i&mask]))
+		}
+		return acc
+	},
+	"sorted": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+		t := p.sorted
+		for i := range b.N {
+			acc += uint64(t.Lookup(as[i&mask]))
+		}
+		return acc
+	},
+	"flat": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+		t := p.flat
+		for i := range b.N {
+			acc += uint64(t.Lookup(as[i&mask]))
+		}
+		return acc
+	},
+	"loop": func(b *testing.B, _ *peers, as []netip.Addr) (acc uint64) {
+		for i := range b.N {
+			acc += uint64(as[i&mask].BitLen())
+		}
+		return acc
+	},
 }
 
 // BenchmarkLookupString measures classifying an address given as a
@@ -125,53 +144,59 @@ func BenchmarkLookupString(b *testing.B) {
 	p := getPeers()
 	for _, stream := range Streams {
 		for _, impl := range []string{"parseaddr+bart.Table", "mimecastip", "parseaddr", "loop"} {
+			loop := stringLoops[impl]
 			b.Run("stream="+stream+"/impl="+impl, func(b *testing.B) {
-				ss := Strings(stream)
-				var acc uint64
-				i := 0
-				switch impl {
-				case "parseaddr+bart.Table":
-					for b.Loop() {
-						a, err := netip.ParseAddr(ss[i&mask])
-						if err != nil {
-							b.Fatal(err)
-						}
-						c, _ := p.table.Lookup(a.Unmap())
-						acc += uint64(c)
-						i++
-					}
-				case "mimecastip":
-					c := p.c
-					for b.Loop() {
-						r, err := c.LookupString(ss[i&mask])
-						if err != nil {
-							b.Fatal(err)
-						}
-						acc += uint64(r.Class)
-						i++
-					}
-				case "parseaddr":
-					for b.Loop() {
-						a, err := netip.ParseAddr(ss[i&mask])
-						if err != nil {
-							b.Fatal(err)
-						}
-						acc += uint64(a.BitLen())
-						i++
-					}
-				case "loop": // the stream read and every byte of the string touched
-					for b.Loop() {
-						s := ss[i&mask]
-						for j := 0; j < len(s); j++ {
-							acc += uint64(s[j])
-						}
-						i++
-					}
-				}
-				sink += acc
+				sink += loop(b, p, Strings(stream))
 			})
 		}
 	}
+}
+
+// stringLoops are the loops of BenchmarkLookupString, one function per
+// implementation, counting b.N as lookupLoops do.
+var stringLoops = map[string]func(*testing.B, *peers, []string) uint64{
+	"parseaddr+bart.Table": func(b *testing.B, p *peers, ss []string) (acc uint64) {
+		t := p.table
+		for i := range b.N {
+			a, err := netip.ParseAddr(ss[i&mask])
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, _ := t.Lookup(a.Unmap())
+			acc += uint64(c)
+		}
+		return acc
+	},
+	"mimecastip": func(b *testing.B, p *peers, ss []string) (acc uint64) {
+		c := p.c
+		for i := range b.N {
+			r, err := c.LookupString(ss[i&mask])
+			if err != nil {
+				b.Fatal(err)
+			}
+			acc += uint64(r.Class)
+		}
+		return acc
+	},
+	"parseaddr": func(b *testing.B, _ *peers, ss []string) (acc uint64) {
+		for i := range b.N {
+			a, err := netip.ParseAddr(ss[i&mask])
+			if err != nil {
+				b.Fatal(err)
+			}
+			acc += uint64(a.BitLen())
+		}
+		return acc
+	},
+	"loop": func(b *testing.B, _ *peers, ss []string) (acc uint64) { // the stream read and every byte of the string touched
+		for i := range b.N {
+			s := ss[i&mask]
+			for j := 0; j < len(s); j++ {
+				acc += uint64(s[j])
+			}
+		}
+		return acc
+	},
 }
 
 // BenchmarkLookupNetAddr measures classifying conn.RemoteAddr() (a
@@ -181,34 +206,37 @@ func BenchmarkLookupNetAddr(b *testing.B) {
 	p := getPeers()
 	for _, stream := range Streams {
 		for _, impl := range []string{"addrfromslice+bart.Table", "mimecastip"} {
+			loop := netAddrLoops[impl]
 			b.Run("stream="+stream+"/impl="+impl, func(b *testing.B) {
-				ns := NetAddrs(stream)
-				var acc uint64
-				i := 0
-				switch impl {
-				case "addrfromslice+bart.Table":
-					for b.Loop() {
-						var na net.Addr = &ns[i&mask]
-						tcp, ok := na.(*net.TCPAddr)
-						if !ok {
-							b.Fatal("not a TCPAddr")
-						}
-						a, _ := netip.AddrFromSlice(tcp.IP)
-						c, _ := p.table.Lookup(a.Unmap())
-						acc += uint64(c)
-						i++
-					}
-				case "mimecastip":
-					c := p.c
-					for b.Loop() {
-						acc += uint64(c.LookupNetAddr(&ns[i&mask]).Class)
-						i++
-					}
-				}
-				sink += acc
+				sink += loop(b, p, NetAddrs(stream))
 			})
 		}
 	}
+}
+
+// netAddrLoops are the loops of BenchmarkLookupNetAddr, as lookupLoops.
+var netAddrLoops = map[string]func(*testing.B, *peers, []net.TCPAddr) uint64{
+	"addrfromslice+bart.Table": func(b *testing.B, p *peers, ns []net.TCPAddr) (acc uint64) {
+		t := p.table
+		for i := range b.N {
+			var na net.Addr = &ns[i&mask]
+			tcp, ok := na.(*net.TCPAddr)
+			if !ok {
+				b.Fatal("not a TCPAddr")
+			}
+			a, _ := netip.AddrFromSlice(tcp.IP)
+			c, _ := t.Lookup(a.Unmap())
+			acc += uint64(c)
+		}
+		return acc
+	},
+	"mimecastip": func(b *testing.B, p *peers, ns []net.TCPAddr) (acc uint64) {
+		c := p.c
+		for i := range b.N {
+			acc += uint64(c.LookupNetAddr(&ns[i&mask]).Class)
+		}
+		return acc
+	},
 }
 
 // BenchmarkParallel runs Lookup from GOMAXPROCS goroutines, with procs=1

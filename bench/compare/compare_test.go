@@ -8,7 +8,9 @@ import (
 	"github.com/gaissmai/bart"
 	"go4.org/netipx"
 
+	"github.com/seed-b311f21d/go-mimecastip/matcher"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 // peers holds every implementation, built once over the same entries.
@@ -21,6 +23,7 @@ type peers struct {
 	linear Linear
 	sorted *Sorted
 	flat   *Flat
+	m      *matcher.Matcher // the matcher under the Classifier, for matcher.Slot
 }
 
 var (
@@ -31,7 +34,12 @@ var (
 func getPeers() *peers {
 	peersOnce.Do(func() {
 		es := Entries()
+		m, err := matcher.New(regions.All())
+		if err != nil {
+			panic(err)
+		}
 		all = peers{
+			m:      m,
 			c:      mimecastip.Default(),
 			table:  NewTable(es),
 			fast:   NewFast(es),
