@@ -171,6 +171,9 @@ type Classifier struct {
 	// t8 is m's compact IPv4 table, or nil: the lookups that are not
 	// inlined into the caller walk it inline rather than call m.Slot.
 	t8 *matcher.Table8
+	// has6 is whether any range is IPv6: without one, an IPv6 address
+	// is Foreign without a lookup.
+	has6 bool
 }
 
 // New builds a Classifier from rs, for example a dataset loaded with
@@ -184,6 +187,7 @@ func New(rs []regions.Range) (*Classifier, error) {
 	c := &Classifier{m: m, results: make([]Result, 1+m.Len()), t8: m.Table8()}
 	for i := range m.Len() {
 		r := m.Range(i)
+		c.has6 = c.has6 || r.Prefix.Addr().Is6()
 		c.results[1+i] = Result{Class: ClassOf(r.Service), Regions: r.Regions, Service: r.Service, prefix: compact(r.Prefix)}
 	}
 	return c, nil
@@ -310,7 +314,7 @@ func (c *Classifier) lookupIP(ip net.IP) *Result {
 // lookupIP6 serves IPv6 and malformed net.IPs for lookupIP.
 func (c *Classifier) lookupIP6(ip net.IP) *Result {
 	a, ok := netip.AddrFromSlice(ip)
-	if !ok {
+	if !ok || c != nil && !c.has6 {
 		return &noResult
 	}
 	return c.lookup(a)
@@ -337,6 +341,9 @@ func (c *Classifier) lookupNetAddr(a net.Addr) *Result {
 		return c.lookup4([4]byte(ip[len(ip)-4:]))
 	}
 	if len(ip) == 16 {
+		if c != nil && !c.has6 {
+			return &noResult
+		}
 		return c.lookup(netip.AddrFrom16([16]byte(ip)))
 	}
 	return &noResult

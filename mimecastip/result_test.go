@@ -65,3 +65,25 @@ func TestWideTable(t *testing.T) {
 	assert.Equal(t, Result{}, c.Lookup(netip.MustParseAddr("10.2.0.1")))
 	assert.Equal(t, Result{}, c.LookupIP(net.IP{11, 0, 0, 1}))
 }
+
+// TestIPv6NetAddr checks LookupNetAddr and LookupIP on IPv6 addresses with
+// and without IPv6 ranges in the data (without, they skip the lookup).
+func TestIPv6NetAddr(t *testing.T) {
+	p6 := netip.MustParsePrefix("2001:db8::/32")
+	c, err := New([]regions.Range{
+		{Prefix: p6, Regions: regions.SetOf(regions.EU), Service: regions.Gateway, Line: 1},
+		{Prefix: netip.MustParsePrefix("192.0.2.0/24"), Regions: regions.SetOf(regions.EU), Service: regions.Gateway, Line: 2},
+	})
+	require.NoError(t, err)
+	v4only, err := New([]regions.Range{{Prefix: netip.MustParsePrefix("192.0.2.0/24"), Regions: regions.SetOf(regions.EU), Service: regions.Gateway, Line: 1}})
+	require.NoError(t, err)
+	in, out := net.ParseIP("2001:db8::25"), net.ParseIP("2001:db9::25")
+	want := MakeResult(Mimecast, regions.SetOf(regions.EU), regions.Gateway, p6)
+	assert.Equal(t, want, c.LookupNetAddr(&net.TCPAddr{IP: in}))
+	assert.Equal(t, want, c.LookupIP(in))
+	assert.Equal(t, Result{}, c.LookupNetAddr(&net.TCPAddr{IP: out}))
+	assert.Equal(t, Result{}, v4only.LookupNetAddr(&net.TCPAddr{IP: in}))
+	assert.Equal(t, Result{}, v4only.LookupIP(in))
+	var zero Classifier
+	assert.Equal(t, Result{}, zero.LookupNetAddr(&net.TCPAddr{IP: in}))
+}
