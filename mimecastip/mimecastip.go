@@ -340,13 +340,7 @@ func (c *Classifier) lookupNetAddr(a net.Addr) *Result {
 	if len(ip) == 4 || len(ip) == 16 && isMapped(ip) { // as in lookupIP
 		return c.lookup4([4]byte(ip[len(ip)-4:]))
 	}
-	if len(ip) == 16 {
-		if c != nil && !c.has6 {
-			return &noResult
-		}
-		return c.lookup(netip.AddrFrom16([16]byte(ip)))
-	}
-	return &noResult
+	return c.lookupIP6(ip)
 }
 
 // ipOf returns the IP of the net.Addr types lookupNetAddr knows, nil for
