@@ -310,7 +310,7 @@ func TestAuditMalformedFails(t *testing.T) {
 	}
 }
 
-func exportText(t *testing.T, format string, set regions.Set) string {
+func exportText(t testing.TB, format string, set regions.Set) string {
 	t.Helper()
 	f, ok := export.Lookup(format)
 	require.True(t, ok)

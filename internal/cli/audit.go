@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/seed-b311f21d/go-mimecastip/internal/audit"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 )
@@ -98,16 +95,10 @@ func cmdAudit(env *Env, args []string) int {
 	}
 	rep := audit.Audit(entries, audit.Options{Dataset: d, Regions: set, Classes: classes})
 	if *jsonOut {
-		out := struct {
-			File string `json:"file"`
-			*audit.Report
-		}{name, rep}
-		b, err := json.MarshalIndent(out, "", "  ")
-		if err != nil {
-			errorf(env, "audit", "%v", err)
+		if err := rep.WriteJSON(env.Stdout, name); err != nil {
+			errorf(env, "audit", "writing output: %v", err)
 			return ExitUsage
 		}
-		fmt.Fprintf(env.Stdout, "%s\n", b)
 	} else if err := rep.WriteText(env.Stdout, name); err != nil {
 		errorf(env, "audit", "writing output: %v", err)
 		return ExitUsage
