@@ -256,6 +256,14 @@ func TestParseMalformed(t *testing.T) {
 		assert.False(t, got[1].Range.From.IsValid(), b)
 	}
 
+	// Negated patterns (Postfix cidr "!", iptables "! -s", nft "!=")
+	// match everything else: not an allowlist entry that can be checked.
+	for _, line := range []string{"!8.8.8.8 OK", "-A INPUT ! -s 8.8.8.8 -j ACCEPT", "ip saddr != 8.8.8.8 accept"} {
+		es := parse(t, line+"\n")
+		require.Len(t, es, 1, line)
+		assert.Contains(t, es[0].Invalid, "negated", line)
+	}
+
 	// A range with spaces whose end is broken is one invalid entry.
 	es = parse(t, "1.2.3.4 - 1.2.3.256\n")
 	require.Len(t, es, 1)

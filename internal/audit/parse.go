@@ -91,12 +91,17 @@ func Parse(r io.Reader) ([]Entry, error) {
 		}
 		start := len(out)
 		lastEnd := -1
+		bang := strings.IndexByte(line, '!')
 		for k := 0; k < len(toks); k++ {
 			e, used, ok := entryAt(line, toks, k)
 			if !ok {
 				continue
 			}
 			e.Line = n
+			if bang >= 0 && bang < toks[k].start {
+				e = invalid(e.Text, "negated by the '!' before it: the rule matches every address except this one; write the allowed ranges themselves")
+				e.Line = n
+			}
 			out = append(out, e)
 			k += used
 			lastEnd = toks[k].end
@@ -118,7 +123,7 @@ func Parse(r io.Reader) ([]Entry, error) {
 
 // token is a word of a line: a maximal run of characters that are not
 // spaces or punctuation separating list items (quotes, commas, braces,
-// brackets, parentheses, '=', '@', ';').
+// brackets, parentheses, '=', '@', ';', '!').
 type token struct {
 	s          string
 	start, end int // byte offsets in the line
@@ -126,7 +131,7 @@ type token struct {
 
 func isDelim(r rune) bool {
 	if r < utf8.RuneSelf {
-		return r <= ' ' || r == 0x7f || strings.ContainsRune("\"'`,;{}()[]=@<>|", r)
+		return r <= ' ' || r == 0x7f || strings.ContainsRune("\"'`,;{}()[]=@<>|!", r)
 	}
 	return unicode.IsSpace(r) || r == '\uFEFF'
 }

@@ -23,7 +23,12 @@ Errors (exit 1):
                     a bypass; mail from it skips the gateway
   NON-CANONICAL     a CIDR with host bits set (170.10.132.5/24): Postfix
                     skips the rule
-  INVALID           an unusable entry (/33, a reversed range)
+  INVALID           an entry that is not a valid address, range or CIDR
+                    (010.1.1.1, 300.1.1.1, 170.10.129/24, /33, /2A, a
+                    reversed range, a negated "!" pattern), or an
+                    IPv4-mapped IPv6 one (::ffff:170.10.128.0/118), which
+                    Postfix, nft and iptables never match IPv4 clients
+                    against; the report says what to write instead
 Warnings (exit 0):
   other-region      another region's Mimecast range
   retired           a retired Mimecast range: keep it until Mimecast ends
@@ -32,7 +37,10 @@ Warnings (exit 0):
 Info: redundant (covered by earlier entries), deny.
 
 Without --region, the region is the one whose ranges the entries cover
-most; the report says so.
+most; the report says so. A region (or --class) without any published
+range is an error: there is nothing to check the list against. Input
+may be UTF-8 or UTF-16 (PowerShell), and is read as a stream; a line
+longer than 1 MiB is an error.
 
 Exit status: 0 no errors (warnings allowed); 1 errors; 2 bad usage, an
 unreadable file or no address in it.`
