@@ -94,7 +94,7 @@ func TestExportsAuditClean(t *testing.T) {
 			}
 			var b bytes.Buffer
 			rs := export.Select(d, set, mail)
-			require.NoError(t, export.Write(&b, f, rs, export.Options{Version: d.Version, Regions: set, Classes: mail, Reject: "no", Now: time.Unix(0, 0)}))
+			require.NoError(t, export.Write(&b, f, rs, export.Options{Version: d.Version, Regions: set, Classes: mail, Reject: "REJECT Not Mimecast", Now: time.Unix(0, 0)}))
 			rep := Audit(parse(t, b.String()), Options{Dataset: d, Regions: set})
 			var tb bytes.Buffer
 			require.NoError(t, rep.WriteText(&tb, f.Name))
