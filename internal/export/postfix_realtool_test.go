@@ -103,6 +103,7 @@ func TestPostfixHeaderSnippet(t *testing.T) {
 	assert.NotContains(t, log, "warning: cidr", "Postfix skipped a rule of the table")
 	assert.Empty(t, grepWarn(log), "Postfix warned about the snippet or the table")
 }
+
 // grepWarn returns the maillog's warnings, but for the test's own
 // mynetworks override.
 func grepWarn(s string) []string {
