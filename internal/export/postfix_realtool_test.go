@@ -115,3 +115,20 @@ func grepWarn(s string) []string {
 	}
 	return o
 }
+
+// TestREADMEPostfixSnippet: the README's export section shows the lines
+// TestPostfixHeaderSnippet runs in Postfix, unchanged.
+func TestREADMEPostfixSnippet(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	readme := string(b)
+	i := strings.Index(readme, "(a test runs these lines in a real Postfix):")
+	require.Positive(t, i, "the README's export section lost its Postfix snippet")
+	block := readme[i:]
+	block = block[strings.Index(block, "```\n")+4:]
+	block = block[:strings.Index(block, "```")]
+	text, _ := export(t, "postfix", mustSet("us"), Options{})
+	mainCF, opt := headerSnippet(t, text)
+	assert.Contains(t, block, mainCF, "main.cf lines")
+	assert.Contains(t, block, "  -o "+opt.Name+"="+opt.Value+"\n", "master.cf line")
+}
