@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -195,5 +197,54 @@ func TestWriteJSONMatchesMarshal(t *testing.T) {
 		want, _ := json.Marshal(rep)
 		have, _ := json.Marshal(&got.Report)
 		assert.JSONEq(t, string(want), string(have))
+	}
+}
+
+// TestUTF16ReaderMatchesDecode: the streaming decoder gives what decoding
+// the whole input at once gives, for random input with surrogates, odd
+// lengths and both byte orders, whatever the read sizes.
+func TestUTF16ReaderMatchesDecode(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for round := 0; round < 500; round++ {
+		n := r.IntN(40)
+		units := make([]uint16, n)
+		for i := range units {
+			switch r.IntN(5) {
+			case 0:
+				units[i] = uint16(0xD800 + r.IntN(0x800)) // a surrogate, paired or not
+			case 1:
+				units[i] = uint16(r.IntN(0x10000))
+			default:
+				units[i] = uint16(0x20 + r.IntN(0x5f))
+			}
+		}
+		le := r.IntN(2) == 0
+		var b []byte
+		for _, u := range units {
+			if le {
+				b = append(b, byte(u), byte(u>>8))
+			} else {
+				b = append(b, byte(u>>8), byte(u))
+			}
+		}
+		odd := r.IntN(4) == 0
+		if odd {
+			b = append(b, 'x')
+		}
+		want := string(utf16.Decode(units))
+		if odd {
+			want += "\uFFFD"
+		}
+		ur := &utf16Reader{r: bufio.NewReader(bytes.NewReader(b)), le: le}
+		var got []byte
+		buf := make([]byte, 1+r.IntN(7))
+		for {
+			k, err := ur.Read(buf)
+			got = append(got, buf[:k]...)
+			if err != nil {
+				break
+			}
+		}
+		require.Equal(t, want, string(got), "round %d: % x", round, b)
 	}
 }
