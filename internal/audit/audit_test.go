@@ -264,6 +264,21 @@ func TestParseMalformed(t *testing.T) {
 		assert.Contains(t, es[0].Invalid, "negated", line)
 	}
 
+	// In an SPF record, +all and the DNS mechanisms allow what audit
+	// cannot see: errors, not a silent partial check.
+	es = parse(t, "@ IN TXT ( \"v=spf1 ip4:170.10.128.0/22 include:_spf.example.com a mx:mx.example.com \"\n"+
+		"\"ptr exists:%{i}.x.example redirect=_spf.example.net +all all ~all -all ?all\" )\n")
+	var spf []string
+	for _, e := range es {
+		if e.Invalid != "" {
+			spf = append(spf, e.Text)
+		}
+	}
+	assert.Equal(t, []string{"include:_spf.example.com", "a", "mx:mx.example.com", "ptr", "exists:%", "redirect", "+all", "all"}, spf)
+	// The words are harmless outside an SPF record.
+	es = parse(t, "170.10.128.0/24 a mx all include\n")
+	require.Len(t, es, 1)
+
 	// A range with spaces whose end is broken is one invalid entry.
 	es = parse(t, "1.2.3.4 - 1.2.3.256\n")
 	require.Len(t, es, 1)

@@ -76,6 +76,7 @@ func Parse(r io.Reader) ([]Entry, error) {
 	var out []Entry
 	var toks []token
 	n := 0
+	spf := false // an SPF record began: its other mechanisms are checked too
 	for sc.Scan() {
 		n++
 		line := sc.Text()
@@ -92,7 +93,17 @@ func Parse(r io.Reader) ([]Entry, error) {
 		start := len(out)
 		lastEnd := -1
 		bang := strings.IndexByte(line, '!')
+		if !spf && strings.Contains(strings.ToLower(line), "v=spf1") {
+			spf = true
+		}
 		for k := 0; k < len(toks); k++ {
+			if spf {
+				if why := spfTerm(toks[k].s); why != "" {
+					out = append(out, Entry{Line: n, Text: toks[k].s, Invalid: why})
+					lastEnd = toks[k].end
+					continue
+				}
+			}
 			e, used, ok := entryAt(line, toks, k)
 			if !ok {
 				continue
@@ -272,6 +283,34 @@ func looksLikeAddr(s string, afterAction bool) bool {
 		}
 	}
 	return true
+}
+
+// spfTerm says why an SPF term of a record being read cannot be part of a
+// checked allowlist, or returns "" for ip4:/ip6: terms (entries), ~all,
+// -all, ?all and anything else. +all passes every sender; a, mx, ptr,
+// include:, exists: and redirect= allow addresses that only DNS knows.
+func spfTerm(tok string) string {
+	t := strings.ToLower(tok)
+	q := ""
+	if t != "" && strings.ContainsRune("+-~?", rune(t[0])) {
+		q, t = t[:1], t[1:]
+	}
+	mech, _, _ := strings.Cut(t, ":")
+	if i := strings.IndexByte(mech, '/'); i >= 0 {
+		mech = mech[:i]
+	}
+	switch mech {
+	case "all":
+		if q == "" || q == "+" {
+			return "SPF " + tok + " passes every sender: the record allows the whole Internet (write ~all or -all)"
+		}
+	case "a", "mx", "ptr", "include", "exists", "redirect":
+		if mech == t && (mech == "include" || mech == "exists") {
+			return "" // a bare word, not a mechanism
+		}
+		return "SPF term " + tok + " allows addresses that only DNS knows: audit cannot check them; list them as ip4:/ip6: terms"
+	}
+	return ""
 }
 
 // isStatusCode reports whether s is an RFC 3463 enhanced status code.
