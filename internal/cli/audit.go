@@ -28,7 +28,9 @@ Errors (exit 1):
                     reversed range, a negated "!" pattern), or an
                     IPv4-mapped IPv6 one (::ffff:170.10.128.0/118), which
                     Postfix, nft and iptables never match IPv4 clients
-                    against; the report says what to write instead
+                    against; the report says what to write instead; in
+                    an SPF record, +all and terms only DNS resolves
+                    (include:, a, mx, ptr, exists:, redirect=)
 Warnings (exit 0):
   other-region      another region's Mimecast range
   retired           a retired Mimecast range: keep it until Mimecast ends
