@@ -167,14 +167,18 @@ func canonicalInput(in string) string {
 	return s
 }
 
-// isTerminal reports whether r is a terminal.
+// isTerminal reports whether r is a terminal (not merely a character
+// device: /dev/null is one too, and "lookup -q </dev/null" must not talk).
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false
 	}
 	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	return isTTY(f)
 }
 
 // maxLookupLine is the longest input line lookup reads; a longer one is

@@ -84,9 +84,13 @@ func TestLookupBinaryStdin(t *testing.T) {
 	defer null.Close()
 	cmd := exec.Command(bin, "lookup", "-q")
 	cmd.Stdin = null
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	var ee *exec.ExitError
 	require.ErrorAs(t, cmd.Run(), &ee)
 	assert.Equal(t, ExitUsage, ee.ExitCode())
+	// /dev/null is a character device, not a terminal: just the error.
+	assert.Equal(t, "mimecastip lookup: no address given (as arguments or on standard input)\n", stderr.String())
 
 	// script(1) gives the command a terminal; its stdin is fed to it.
 	testenv.RequireCommands(t, "script")
