@@ -110,8 +110,9 @@ const foreignAll = "not a Mimecast range: mail from it skips the gateway (a bypa
 // classify adds the findings of an allow entry that overlaps a Mimecast
 // range: the part that is not Mimecast, and the parts that are another
 // region's, retired, or not mail ranges.
-func (ix *index) classify(rg iprange.Range, add func(Finding), set regions.Set, oth, ret, web []regions.Range) {
+func (ix *index) classify(rg iprange.Range, add func(Finding), set regions.Set, othRows, retRows, webRows *rowSet) {
 	s := iprange.FromRange(rg)
+	oth, ret, web := othRows.near(rg), retRows.near(rg), webRows.near(rg)
 	if f := s.Minus(ix.known); !f.IsEmpty() {
 		msg := foreignAll
 		if !f.Equal(s) {
@@ -128,6 +129,32 @@ func (ix *index) classify(rg iprange.Range, add func(Finding), set regions.Set, 
 	if p := s.Intersect(ix.notMail); !p.IsEmpty() {
 		add(Finding{KindNotMail, Warning, "Mimecast " + servicesOf(p, web) + " address, not a mail range: no mail comes from it", rowPrefixes(p, web)})
 	}
+}
+
+// rowSet is dataset rows with their address ranges, to find the rows
+// near an entry without set arithmetic.
+type rowSet struct {
+	rows []regions.Range
+	rr   []iprange.Range
+}
+
+func newRowSet(rows []regions.Range) *rowSet {
+	rs := &rowSet{rows: rows, rr: make([]iprange.Range, len(rows))}
+	for i, r := range rows {
+		rs.rr[i] = iprange.RangeOf(r.Prefix)
+	}
+	return rs
+}
+
+// near returns the rows whose range overlaps rg.
+func (rs *rowSet) near(rg iprange.Range) []regions.Range {
+	var out []regions.Range
+	for i, r := range rs.rr {
+		if r.From.Compare(rg.To) <= 0 && rg.From.Compare(r.To) <= 0 {
+			out = append(out, rs.rows[i])
+		}
+	}
+	return out
 }
 
 // overlaps reports whether rg shares an address with one of rs (sorted,
@@ -245,6 +272,7 @@ func Audit(entries []Entry, o Options) *Report {
 		selR[i] = iprange.RangeOf(r.Prefix)
 	}
 	redundant := coveredByEarlier(entries)
+	othRows, retRows, webRows := newRowSet(oth), newRowSet(ret), newRowSet(web)
 	rep.Entries = make([]EntryReport, 0, len(entries))
 	for i, e := range entries {
 		er := EntryReport{Line: e.Line, Text: e.Text}
@@ -262,7 +290,7 @@ func Audit(entries []Entry, o Options) *Report {
 				// The common case of a long foreign list: no set arithmetic.
 				add(Finding{KindForeign, Error, foreignAll, rangeStrings(e.Range)})
 			} else {
-				ix.classify(e.Range, add, set, oth, ret, web)
+				ix.classify(e.Range, add, set, othRows, retRows, webRows)
 				for j, r := range selR {
 					if inside(r, e.Range) {
 						er.Covers = append(er.Covers, sel[j].Prefix.String())
