@@ -1,10 +1,55 @@
 package audit
 
 import (
-	"container/heap"
+	"cmp"
+	"math/bits"
 	"net/netip"
 	"slices"
 )
+
+// key is an address as a sortable number: IPv4 before IPv6.
+type key struct {
+	v6     bool
+	hi, lo uint64
+}
+
+func keyOf(a netip.Addr) key {
+	if a.Is4() {
+		b := a.As4()
+		return key{lo: uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])}
+	}
+	b := a.As16()
+	var k key
+	k.v6 = true
+	for i := 0; i < 8; i++ {
+		k.hi = k.hi<<8 | uint64(b[i])
+		k.lo = k.lo<<8 | uint64(b[8+i])
+	}
+	return k
+}
+
+func (a key) cmp(b key) int {
+	if a.v6 != b.v6 {
+		if a.v6 {
+			return 1
+		}
+		return -1
+	}
+	if c := cmp.Compare(a.hi, b.hi); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.lo, b.lo)
+}
+
+// next returns a+1 and false when a is the family's last address.
+func (a key) next() (key, bool) {
+	if !a.v6 {
+		return key{lo: a.lo + 1}, a.lo < 0xFFFFFFFF
+	}
+	lo, c := bits.Add64(a.lo, 1, 0)
+	hi, c2 := bits.Add64(a.hi, 0, c)
+	return key{v6: true, hi: hi, lo: lo}, c2 == 0
+}
 
 // coveredByEarlier returns, for every entry, whether it is an allow entry
 // whose addresses are all covered by earlier allow entries (valid, not on
@@ -15,59 +60,85 @@ import (
 // that is the earliest for no segment of its own is covered by earlier
 // ones.
 func coveredByEarlier(entries []Entry) []bool {
-	var idx []int
+	type iv struct {
+		from, to key
+		i        int32
+	}
+	var ivs []iv
 	for i, e := range entries {
 		if e.Invalid == "" && !e.Deny && e.Range.From.IsValid() {
-			idx = append(idx, i)
+			ivs = append(ivs, iv{keyOf(e.Range.From), keyOf(e.Range.To), int32(i)})
 		}
 	}
 	covered := make([]bool, len(entries))
-	if len(idx) == 0 {
+	if len(ivs) == 0 {
 		return covered
 	}
-	starts := slices.Clone(idx)
-	slices.SortFunc(starts, func(a, b int) int { return entries[a].Range.From.Compare(entries[b].Range.From) })
-	coords := make([]netip.Addr, 0, 2*len(idx))
-	for _, i := range idx {
-		coords = append(coords, entries[i].Range.From)
-		if n := entries[i].Range.To.Next(); n.IsValid() {
+	// The entries' indexes in order, for the answer; then by start.
+	order := make([]int32, len(ivs))
+	for j, v := range ivs {
+		order[j] = v.i
+	}
+	slices.SortFunc(ivs, func(a, b iv) int { return a.from.cmp(b.from) })
+	coords := make([]key, 0, 2*len(ivs))
+	for _, v := range ivs {
+		coords = append(coords, v.from)
+		if n, ok := v.to.next(); ok {
 			coords = append(coords, n)
 		}
 	}
-	slices.SortFunc(coords, netip.Addr.Compare)
+	slices.SortFunc(coords, key.cmp)
 	coords = slices.Compact(coords)
 
 	owns := make([]bool, len(entries))
-	h := &minIndex{}
-	p := 0
-	for _, c := range coords {
-		for p < len(starts) && entries[starts[p]].Range.From == c {
-			heap.Push(h, starts[p])
-			p++
-		}
-		for h.Len() > 0 && entries[(*h)[0]].Range.To.Less(c) {
-			heap.Pop(h)
-		}
-		if h.Len() > 0 {
-			owns[(*h)[0]] = true
+	// A min-heap of positions in ivs, ordered by entry index.
+	var h []int32
+	less := func(x, y int32) bool { return ivs[x].i < ivs[y].i }
+	push := func(x int32) {
+		h = append(h, x)
+		for c := len(h) - 1; c > 0; {
+			p := (c - 1) / 2
+			if !less(h[c], h[p]) {
+				break
+			}
+			h[c], h[p] = h[p], h[c]
+			c = p
 		}
 	}
-	for _, i := range idx {
+	pop := func() {
+		last := len(h) - 1
+		h[0] = h[last]
+		h = h[:last]
+		for p := 0; ; {
+			c := 2*p + 1
+			if c >= len(h) {
+				break
+			}
+			if c+1 < len(h) && less(h[c+1], h[c]) {
+				c++
+			}
+			if !less(h[c], h[p]) {
+				break
+			}
+			h[c], h[p] = h[p], h[c]
+			p = c
+		}
+	}
+	p := 0
+	for _, c := range coords {
+		for p < len(ivs) && ivs[p].from == c {
+			push(int32(p))
+			p++
+		}
+		for len(h) > 0 && ivs[h[0]].to.cmp(c) < 0 {
+			pop()
+		}
+		if len(h) > 0 {
+			owns[ivs[h[0]].i] = true
+		}
+	}
+	for _, i := range order {
 		covered[i] = !owns[i]
 	}
 	return covered
-}
-
-// minIndex is a min-heap of entry indexes.
-type minIndex []int
-
-func (h minIndex) Len() int           { return len(h) }
-func (h minIndex) Less(i, j int) bool { return h[i] < h[j] }
-func (h minIndex) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *minIndex) Push(x any)        { *h = append(*h, x.(int)) }
-func (h *minIndex) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
