@@ -37,7 +37,7 @@ import (
 // MaxLineBytes is the longest line [Parse] reads; a longer line is an
 // error (an allowlist has short lines; this bounds memory on hostile
 // input).
-const MaxLineBytes = 1 << 20
+const MaxLineBytes = 4 << 20
 
 // Entry is one address, CIDR or range found in an allowlist.
 type Entry struct {

@@ -42,7 +42,7 @@ Without --region, the region is the one whose ranges the entries cover
 most; the report says so. A region (or --class) without any published
 range is an error: there is nothing to check the list against. Input
 may be UTF-8 or UTF-16 (PowerShell), and is read as a stream; a line
-longer than 1 MiB is an error.
+longer than 4 MiB is an error.
 
 Exit status: 0 no errors (warnings allowed); 1 errors; 2 bad usage, an
 unreadable file or no address in it.`

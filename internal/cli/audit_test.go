@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/seed-b311f21d/go-mimecastip/internal/audit"
 )
 
 // usExport returns the plain US export without its comment lines.
@@ -92,7 +94,7 @@ func TestAuditNothingToCheck(t *testing.T) {
 // printed once on stderr, exit 2 (never a partial OK).
 func TestAuditLongLine(t *testing.T) {
 	lines := usExport(t)
-	in := strings.Join(lines, "\n") + "\n" + strings.Repeat("1", 2<<20) + "\n"
+	in := strings.Join(lines, "\n") + "\n" + strings.Repeat("1", audit.MaxLineBytes+1) + "\n"
 	r := cliRun(in, "audit", "--region", "us")
 	assert.Equal(t, ExitUsage, r.code)
 	assert.Empty(t, r.stdout)
