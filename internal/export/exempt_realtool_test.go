@@ -22,13 +22,13 @@ import (
 // inside the namespace (TestNetnsClientHelper), so no other tool is
 // needed; all traffic stays on the namespace's loopback.
 
-const helperEnv = "MIMECASTIP_NETNS_HELPER"
+const exemptHelperEnv = "MIMECASTIP_EXEMPT_HELPER"
 
 // TestNetnsClientHelper is not a test: run by netnsClients inside the
 // namespace, it listens on 127.0.0.1:25 and [::1]:25 and prints, for each
 // source address in the helper variable, "SRC accepted" or "SRC refused".
 func TestNetnsClientHelper(t *testing.T) {
-	srcs := os.Getenv(helperEnv)
+	srcs := os.Getenv(exemptHelperEnv)
 	if srcs == "" {
 		return // run as a test: nothing to do
 	}
@@ -76,7 +76,7 @@ func TestNetnsClientHelper(t *testing.T) {
 // source's verdict.
 func netnsClients(t *testing.T, setup string, srcs ...string) map[string]string {
 	t.Helper()
-	script := "set -e; ip link set lo up; " + setup + "; " + helperEnv + "=" + strings.Join(srcs, ",") +
+	script := "set -e; ip link set lo up; " + setup + "; " + exemptHelperEnv + "=" + strings.Join(srcs, ",") +
 		" exec " + os.Args[0] + " -test.run='^TestNetnsClientHelper$'"
 	out, code := inNetns(t, script)
 	require.Equal(t, 0, code, out)

@@ -107,7 +107,7 @@ func writeNftables(w *writer) error {
 	w.printf("\t\ttype filter hook input priority filter; policy accept;\n")
 	w.printf("\t\ttcp dport %d ip saddr @%s_v4 accept\n", w.o.Port, n)
 	w.printf("\t\ttcp dport %d ip6 saddr @%s_v6 accept\n", w.o.Port, n)
-	w.nftExempt(w.o.Port)
+	w.nftExempt(fmt.Sprint(w.o.Port))
 	w.printf("\t\ttcp dport %d counter reject with tcp reset\n", w.o.Port)
 	w.printf("\t}\n}\n")
 	return nil

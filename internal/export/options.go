@@ -146,10 +146,11 @@ func (w *writer) exemptText(family string) string {
 }
 
 // nftExempt writes the smtp_in chain's accept rules for loopback and
-// --allow, before its reject.
-func (w *writer) nftExempt(port int) {
+// --allow, before its reject; dport is the chain's port expression ("25",
+// "{ 25, 587 }").
+func (w *writer) nftExempt(dport string) {
 	if !w.o.NoLoopback {
-		w.printf("\t\ttcp dport %d iif \"lo\" accept\n", port)
+		w.printf("\t\ttcp dport %s iif \"lo\" accept\n", dport)
 	}
 	for _, fam := range []struct {
 		v4  bool
@@ -160,7 +161,7 @@ func (w *writer) nftExempt(port int) {
 			for i, p := range ps {
 				s[i] = p.String()
 			}
-			w.printf("\t\ttcp dport %d %s saddr { %s } accept\n", port, fam.sel, strings.Join(s, ", "))
+			w.printf("\t\ttcp dport %s %s saddr { %s } accept\n", dport, fam.sel, strings.Join(s, ", "))
 		}
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/seed-b311f21d/go-mimecastip/internal/postfixtest"
 )
 
-// headerSnippet returns the main.cf text and the master.cf -o option the
+// postfixHeaderSnippet returns the main.cf text and the master.cf -o option the
 // postfix export's header shows, as an admin would paste them.
-func headerSnippet(t *testing.T, text string) (mainCF string, opt postfixtest.Option) {
+func postfixHeaderSnippet(t *testing.T, text string) (mainCF string, opt postfixtest.Option) {
 	t.Helper()
 	var main []string
 	state := ""
@@ -62,8 +62,8 @@ func TestPostfixHeaderSnippet(t *testing.T) {
 	require.NoError(t, os.WriteFile(plainPath, []byte(plain), 0o644))
 	require.NoError(t, os.WriteFile(rejectPath, []byte(withReject), 0o644))
 
-	main1, opt1 := headerSnippet(t, plain)
-	main2, opt2 := headerSnippet(t, withReject)
+	main1, opt1 := postfixHeaderSnippet(t, plain)
+	main2, opt2 := postfixHeaderSnippet(t, withReject)
 	assert.Contains(t, main1, "cidr:"+plainPath)
 	// The second table's snippet under a parameter name of its own.
 	main2 = strings.ReplaceAll(main2, "mimecast_recipient_restrictions", "mimecast2_recipient_restrictions")
@@ -128,7 +128,7 @@ func TestREADMEPostfixSnippet(t *testing.T) {
 	block = block[strings.Index(block, "```\n")+4:]
 	block = block[:strings.Index(block, "```")]
 	text, _ := export(t, "postfix", mustSet("us"), Options{})
-	mainCF, opt := headerSnippet(t, text)
+	mainCF, opt := postfixHeaderSnippet(t, text)
 	assert.Contains(t, block, mainCF, "main.cf lines")
 	assert.Contains(t, block, "  -o "+opt.Name+"="+opt.Value+"\n", "master.cf line")
 }
