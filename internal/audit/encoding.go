@@ -9,26 +9,27 @@ import (
 
 // decodeBOM returns r as UTF-8 text: UTF-16 (with a byte-order mark, or
 // without one when the text starts with an ASCII character, as allowlists
-// do) is converted as it is read, a UTF-8 byte-order mark dropped.
-func decodeBOM(r io.Reader) io.Reader {
+// do) is converted as it is read, a UTF-8 byte-order mark dropped. The
+// error is always nil: read errors come from the returned reader.
+func decodeBOM(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64*1024)
 	head, _ := br.Peek(3)
 	switch {
 	case len(head) >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF:
 		br.Discard(3)
-		return br
+		return br, nil
 	case len(head) >= 2 && head[0] == 0xFF && head[1] == 0xFE:
 		br.Discard(2)
-		return &utf16Reader{r: br, le: true}
+		return &utf16Reader{r: br, le: true}, nil
 	case len(head) >= 2 && head[0] == 0xFE && head[1] == 0xFF:
 		br.Discard(2)
-		return &utf16Reader{r: br}
+		return &utf16Reader{r: br}, nil
 	case len(head) >= 2 && head[0] != 0 && head[0] < 0x80 && head[1] == 0:
-		return &utf16Reader{r: br, le: true}
+		return &utf16Reader{r: br, le: true}, nil
 	case len(head) >= 2 && head[0] == 0 && head[1] != 0 && head[1] < 0x80:
-		return &utf16Reader{r: br}
+		return &utf16Reader{r: br}, nil
 	}
-	return br
+	return br, nil
 }
 
 // utf16Reader decodes UTF-16 to UTF-8 as it is read, in constant memory.

@@ -70,7 +70,10 @@ type Entry struct {
 // it, or without one) is decoded as it is read; a UTF-8 byte-order mark is
 // skipped.
 func Parse(r io.Reader) ([]Entry, error) {
-	r = decodeBOM(r)
+	r, err := decodeBOM(r)
+	if err != nil {
+		return nil, fmt.Errorf("line 1: %w", err)
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), MaxLineBytes)
 	var out []Entry

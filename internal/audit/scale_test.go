@@ -172,7 +172,8 @@ func TestParseUTF16Streams(t *testing.T) {
 		le = append(le, byte(c), 0)
 	}
 	r := &countingReader{r: bytes.NewReader(le)}
-	sc := decodeBOM(r)
+	sc, err := decodeBOM(r)
+	require.NoError(t, err)
 	buf := make([]byte, 4096)
 	var got strings.Builder
 	for {
