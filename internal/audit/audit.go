@@ -34,6 +34,7 @@ const (
 	KindNotMail      = "not-mail"      // Mimecast website or Web Security address: sends no mail
 	KindRedundant    = "redundant"     // already covered by earlier entries
 	KindDeny         = "deny"          // on a rejecting line: not part of the allowlist
+	KindLoopback     = "loopback"      // inside 127.0.0.0/8 or ::1: clients on this host only
 	KindMissing      = "missing"       // a published range of the region the list lacks entirely
 	KindPartial      = "partial"       // a published range of the region the list covers only in part
 )
@@ -76,6 +77,7 @@ type Summary struct {
 	NotMail     int `json:"not_mail"`
 	Invalid     int `json:"invalid"` // invalid and non-canonical
 	Deny        int `json:"deny"`
+	Loopback    int `json:"loopback"`  // entries inside 127.0.0.0/8 or ::1 (info)
 	Published   int `json:"published"` // published ranges of the region
 	Missing     int `json:"missing"`
 	Partial     int `json:"partial"`
@@ -163,6 +165,11 @@ func overlaps(rs []iprange.Range, rg iprange.Range) bool {
 	j, _ := slices.BinarySearchFunc(rs, rg.From, func(r iprange.Range, a netip.Addr) int { return r.To.Compare(a) })
 	return j < len(rs) && rs[j].From.Compare(rg.To) <= 0
 }
+
+var loopback4, loopback6 = iprange.RangeOf(netip.MustParsePrefix("127.0.0.0/8")), iprange.RangeOf(netip.MustParsePrefix("::1/128"))
+
+// isLoopback reports whether rg lies within 127.0.0.0/8 or is ::1.
+func isLoopback(rg iprange.Range) bool { return inside(rg, loopback4) || inside(rg, loopback6) }
 
 // inside reports whether r lies within rg.
 func inside(r, rg iprange.Range) bool {
@@ -286,7 +293,9 @@ func Audit(entries []Entry, o Options) *Report {
 			if e.NonCanonical {
 				add(Finding{KindNonCanonical, Error, fmt.Sprintf("host bits set: Postfix skips this rule (\"non-null host address bits\") and nginx warns; write %s", e.Prefix), []string{e.Prefix.String()}})
 			}
-			if !overlaps(kr, e.Range) {
+			if isLoopback(e.Range) {
+				add(Finding{KindLoopback, Info, "loopback: only clients on this host match (a local content filter, monitoring); a bypass if a proxy on this host relays outside connections as 127.0.0.1", nil})
+			} else if !overlaps(kr, e.Range) {
 				// The common case of a long foreign list: no set arithmetic.
 				add(Finding{KindForeign, Error, foreignAll, rangeStrings(e.Range)})
 			} else {
@@ -335,7 +344,7 @@ func Audit(entries []Entry, o Options) *Report {
 	sm.Entries = len(entries)
 	sm.Published = len(sel)
 	for _, er := range rep.Entries {
-		var has struct{ deny, invalid, foreign, other, retired, notMail bool }
+		var has struct{ deny, invalid, foreign, other, retired, notMail, loopback bool }
 		for _, f := range er.Findings {
 			switch f.Kind {
 			case KindDeny:
@@ -350,6 +359,8 @@ func Audit(entries []Entry, o Options) *Report {
 				has.retired = true
 			case KindNotMail:
 				has.notMail = true
+			case KindLoopback:
+				has.loopback = true
 			}
 			switch f.Level {
 			case Error:
@@ -375,6 +386,9 @@ func Audit(entries []Entry, o Options) *Report {
 		}
 		if has.notMail {
 			sm.NotMail++
+		}
+		if has.loopback {
+			sm.Loopback++
 		}
 		if er.Status == KindOK || er.Status == KindRedundant {
 			sm.OK++

@@ -173,6 +173,21 @@ func TestAuditFindings(t *testing.T) {
 	assert.Equal(t, []string{"170.10.133.128/25"}, partial.Missing)
 }
 
+// TestAuditLoopback: loopback entries (the firewall exports' default
+// exemption, "127.0.0.0/8 OK" in Postfix tables) are info, not foreign;
+// a wider entry that includes loopback is still foreign.
+func TestAuditLoopback(t *testing.T) {
+	us := regions.SetOf(regions.US)
+	full := exportText(t, "plain", us)
+	rep := Audit(parse(t, full+"127.0.0.0/8 OK\n::1 OK\n127.0.0.1\n"), Options{Regions: us})
+	assert.True(t, rep.OK)
+	assert.Equal(t, 3, rep.Summary.Loopback)
+	assert.Equal(t, KindLoopback, rep.Entries[len(rep.Entries)-1].Status)
+	rep = Audit(parse(t, full+"126.0.0.0/7\n::/127\n"), Options{Regions: us})
+	assert.False(t, rep.OK)
+	assert.Equal(t, 2, rep.Summary.Foreign)
+}
+
 func TestAuditNothingMimecast(t *testing.T) {
 	rep := Audit(parse(t, "8.8.8.8\n1.1.1.0/24\n"), Options{})
 	assert.False(t, rep.OK)
@@ -237,7 +252,7 @@ func TestParseMalformed(t *testing.T) {
 		"/24", "ip4:170.10.128", "ip4:", "ip6:2001:db8:::1", "2001:db8:::1/48", "fe80::1%eth0",
 		"10.0.0.0/255.0.255.0", "10.0.0.0/255.255.0.300", "1.2.3.4-1.2.3.300", "1.2.3.9-1.2.3.1",
 		"1.2.3.4-::1", "170.10.128.0/24/25", "170.10.128.0–170.10.128.9", "170.10.128.0x",
-		"07:14:45", "2001:db8::g",
+		"07:14:45", "2001:db8::g", "170.10/16", "1.2.3.4/",
 	}
 	var text strings.Builder
 	for _, b := range bad {
@@ -291,7 +306,7 @@ func TestParseMalformed(t *testing.T) {
 // "[0:0]" counters, ports, hostnames.
 func TestParseNotAddresses(t *testing.T) {
 	es := parse(t, "0.0.0.0/0 554 5.7.1 Not a Mimecast relay\n::/0 REJECT 5.7.1 no\n:MIMECAST-SMTP - [0:0]\n"+
-		"tcp dport 25 counter\nmail.example.com\n2026-11-22\n\"generated\": \"2023-11-14T22:13:20Z\"\n")
+		"tcp dport 25 counter\nmail.example.com\n2026-11-22\n\"generated\": \"2023-11-14T22:13:20Z\"\n<?xml version=\"1.0\" encoding=\"utf-8\"?>\n")
 	var texts []string
 	for _, e := range es {
 		texts = append(texts, e.Text)

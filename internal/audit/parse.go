@@ -248,7 +248,8 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // looksLikeAddr reports whether s is an attempt at an address, CIDR or
-// range (valid or not): it starts with digits and a dot, it is a bare
+// range (valid or not): it starts with digits and a dot (but is not a
+// plain decimal such as 1.0), it is a bare
 // /NN, or before any '/' or '%' it has at least two colons between groups
 // of at most four letters or digits (2001:db8::1, and typos such as
 // 2001:db8::g). afterAction exempts an enhanced status code (4.7.1) after
@@ -264,6 +265,9 @@ func looksLikeAddr(s string, afterAction bool) bool {
 	if i > 0 && i+1 < len(s) && s[i] == '.' && isDigit(s[i+1]) {
 		if afterAction && isStatusCode(s) {
 			return false
+		}
+		if isDecimal(s) {
+			return false // 1.0 (<?xml version="1.0"?>), not an address
 		}
 		return true
 	}
@@ -314,6 +318,23 @@ func spfTerm(tok string) string {
 		return "SPF term " + tok + " allows addresses that only DNS knows: audit cannot check them; list them as ip4:/ip6: terms"
 	}
 	return ""
+}
+
+// isDecimal reports whether s is digits, one dot, digits: a version or
+// a decimal number. (170.10/16 has a slash and stays an attempt.)
+func isDecimal(s string) bool {
+	a, b, ok := strings.Cut(s, ".")
+	if !ok || a == "" || b == "" {
+		return false
+	}
+	for _, p := range []string{a, b} {
+		for j := 0; j < len(p); j++ {
+			if !isDigit(p[j]) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // isStatusCode reports whether s is an RFC 3463 enhanced status code.

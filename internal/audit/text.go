@@ -73,8 +73,12 @@ func (r *Report) WriteText(w io.Writer, name string) error {
 		b.WriteString("\n")
 	}
 	s := r.Summary
-	fmt.Fprintf(b, "%d entries: %d ok, %d foreign, %d other region, %d retired, %d not mail, %d invalid or non-canonical, %d on reject lines\n",
+	fmt.Fprintf(b, "%d entries: %d ok, %d foreign, %d other region, %d retired, %d not mail, %d invalid or non-canonical, %d on reject lines",
 		s.Entries, s.OK, s.Foreign, s.OtherRegion, s.Retired, s.NotMail, s.Invalid, s.Deny)
+	if s.Loopback > 0 {
+		fmt.Fprintf(b, ", %d loopback", s.Loopback)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(b, "%d published ranges of region %s: %d missing, %d partly covered\n", s.Published, region, s.Missing, s.Partial)
 	switch {
 	case r.Regions == "":

@@ -42,9 +42,9 @@ Formats:
 	}
 	b.WriteString(`
 nftables, iptables and ip6tables reset every other client of the port
-except loopback (interface lo; --allow-loopback=false drops that) and the
-networks of --allow CIDR,... (your own relays, monitoring); the header
-says which. postfix's header shows the main.cf and master.cf lines for
+except loopback sources (127.0.0.0/8, ::1; --allow-loopback=false drops
+that) and the networks of --allow CIDR,... (your own relays, monitoring,
+the host's own public address); the header says which. postfix's header shows the main.cf and master.cf lines for
 the port-25 smtpd only, after permit_mynetworks and
 reject_unauth_destination; --reject takes an access(5) action as policy
 --reject does ("554 5.7.1 Not a Mimecast relay", "REJECT text").
@@ -68,7 +68,7 @@ func cmdExport(env *Env, args []string) int {
 	port := fs.Int("port", 25, "nftables, iptables: TCP port of the ready rules")
 	spfAll := fs.String("spf-all", "~all", "spf: the final all term: ~all, -all or ?all")
 	allow := fs.String("allow", "", "nftables, iptables, ip6tables: comma-separated `CIDRs` also accepted on the port (your own relays, monitoring)")
-	allowLoopback := fs.Bool("allow-loopback", true, "nftables, iptables, ip6tables: accept clients on the loopback interface (lo); --allow-loopback=false to reset them too")
+	allowLoopback := fs.Bool("allow-loopback", true, "nftables, iptables, ip6tables: accept loopback sources (127.0.0.0/8, ::1); --allow-loopback=false to reset them too")
 	output := fs.String("o", "", "write to this `file`, replaced atomically (a temporary file renamed into place), instead of standard output; refused unless it is a regular file or missing; through a symlink, the file it points to is replaced and the link kept")
 	data := fs.String("data", "", dataFlagUsage)
 	region := regionFlag(fs, "; default every region")

@@ -84,7 +84,7 @@ type Options struct {
 	// admin's own relays and monitoring. Canonical prefixes only.
 	Allow []netip.Prefix
 	// NoLoopback drops the loopback exemption of the firewall formats
-	// (nft iif "lo", iptables -i lo), which is on by default: local
+	// (sources 127.0.0.0/8 and ::1), which is on by default: local
 	// clients (a content filter's reinjection, monitoring) keep working.
 	NoLoopback bool
 	// Path is where the output goes, for the config snippets in the

@@ -118,8 +118,8 @@ func writeIpset(w *writer) error {
 	n := w.o.Name
 	w.header("#",
 		"Load with: ipset -exist restore < FILE (creates or empties the sets, then fills them).",
-		fmt.Sprintf("Use (loopback exempt): iptables -I INPUT -p tcp --dport 25 ! -i lo -m set ! --match-set %s4 src -j REJECT --reject-with tcp-reset", n),
-		fmt.Sprintf("                       ip6tables -I INPUT -p tcp --dport 25 ! -i lo -m set ! --match-set %s6 src -j REJECT --reject-with tcp-reset", n))
+		fmt.Sprintf("Use (loopback exempt): iptables -I INPUT -p tcp --dport 25 ! -s 127.0.0.0/8 -m set ! --match-set %s4 src -j REJECT --reject-with tcp-reset", n),
+		fmt.Sprintf("                       ip6tables -I INPUT -p tcp --dport 25 ! -s ::1/128 -m set ! --match-set %s6 src -j REJECT --reject-with tcp-reset", n))
 	maxelem := func(k int) int {
 		m := 1024
 		for m < 2*k {

@@ -128,7 +128,14 @@ func (w *writer) allowed(v4 bool) []netip.Prefix {
 func (w *writer) exemptText(family string) string {
 	var parts []string
 	if !w.o.NoLoopback {
-		parts = append(parts, "loopback (interface lo: local clients such as a content filter or monitoring)")
+		lo := "127.0.0.0/8 and ::1"
+		switch family {
+		case "4":
+			lo = "127.0.0.0/8"
+		case "6":
+			lo = "::1"
+		}
+		parts = append(parts, "loopback sources ("+lo+": local clients such as a content filter or monitoring)")
 	}
 	var allow []string
 	for _, p := range w.o.Allow {
@@ -150,7 +157,8 @@ func (w *writer) exemptText(family string) string {
 // "{ 25, 587 }").
 func (w *writer) nftExempt(dport string) {
 	if !w.o.NoLoopback {
-		w.printf("\t\ttcp dport %s iif \"lo\" accept\n", dport)
+		w.printf("\t\ttcp dport %s ip saddr 127.0.0.0/8 accept\n", dport)
+		w.printf("\t\ttcp dport %s ip6 saddr ::1 accept\n", dport)
 	}
 	for _, fam := range []struct {
 		v4  bool
@@ -170,7 +178,11 @@ func (w *writer) nftExempt(dport string) {
 // of one family, before its reject.
 func (w *writer) xtablesExempt(chain string, v4 bool) {
 	if !w.o.NoLoopback {
-		w.printf("-A %s -i lo -j ACCEPT\n", chain)
+		lo := "127.0.0.0/8"
+		if !v4 {
+			lo = "::1/128"
+		}
+		w.printf("-A %s -s %s -j ACCEPT\n", chain, lo)
 	}
 	for _, p := range w.allowed(v4) {
 		w.printf("-A %s -s %s -j ACCEPT\n", chain, p)
