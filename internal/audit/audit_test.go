@@ -322,6 +322,9 @@ func TestParseNotAddresses(t *testing.T) {
 	es = parse(t, "[2001:db8::]/32 OK\n")
 	require.Len(t, es, 1)
 	assert.Equal(t, "2001:db8::/32", es[0].Prefix.String())
+	toks := lex(nil, "x [2001:db8::]/32 y")
+	require.Len(t, toks, 3)
+	assert.Equal(t, token{s: "2001:db8::/32", start: 3, end: 17}, toks[1])
 }
 
 // TestAuditMalformedFails is issue 11's case: a full US allowlist plus

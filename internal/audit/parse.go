@@ -154,7 +154,7 @@ func isDelim(r rune) bool {
 // address in brackets with a prefix length) is one token without the
 // brackets.
 func lex(toks []token, line string) []token {
-	start := -1
+	start, first := -1, -1 // the current piece; the token's first byte
 	var joined strings.Builder
 	join := false
 	flush := func(end int) {
@@ -164,7 +164,7 @@ func lex(toks []token, line string) []token {
 		t := token{s: line[start:end], start: start, end: end}
 		if join {
 			joined.WriteString(line[start:end])
-			t.s = joined.String()
+			t.s, t.start = joined.String(), first
 			joined.Reset()
 			join = false
 		}
@@ -176,6 +176,9 @@ func lex(toks []token, line string) []token {
 		if isDelim(r) {
 			if r == ']' && start >= 0 && i+1 < len(line) && line[i+1] == '/' {
 				// [v6]/NN: drop the bracket, keep the token going
+				if !join {
+					first = start
+				}
 				joined.WriteString(line[start:i])
 				join = true
 				start = i + 1
