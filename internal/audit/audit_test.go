@@ -294,6 +294,21 @@ func TestParseMalformed(t *testing.T) {
 	es = parse(t, "170.10.128.0/24 a mx all include\n")
 	require.Len(t, es, 1)
 
+	// A deny word in a comment of an accepting rule does not hide the
+	// entry; the action right after the entry decides a Postfix line.
+	for line, deny := range map[string]bool{
+		"-A INPUT -s 8.8.8.8 -j ACCEPT -m comment --comment block-list": false,
+		"ip saddr 8.8.8.8 accept comment \"drop later\"":                false,
+		"8.8.8.8 REJECT not ok":                                         true,
+		"8.8.8.8 554 5.7.1 not ok":                                      true,
+		"-A INPUT -s 8.8.8.8 -j DROP":                                   true,
+		"8.8.8.8 OK":                                                    false,
+	} {
+		es := parse(t, line+"\n")
+		require.Len(t, es, 1, line)
+		assert.Equal(t, deny, es[0].Deny, line)
+	}
+
 	// A range with spaces whose end is broken is one invalid entry.
 	es = parse(t, "1.2.3.4 - 1.2.3.256\n")
 	require.Len(t, es, 1)

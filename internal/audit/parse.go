@@ -494,23 +494,40 @@ var denyWords = map[string]bool{
 	"blacklist": true, "denylist": true, "block": true,
 }
 
-// denyLine reports whether the line rejects its addresses: a deny word
-// anywhere in it, or a 4NN/5NN code right after the last entry (which
-// ends at byte lastEnd; a Postfix action).
+// allowWords make a line an allowlist line even when it also holds a
+// deny word ("-j ACCEPT -m comment --comment block-list"): when in doubt
+// the entries count as allowed, so a foreign one is reported.
+var allowWords = map[string]bool{
+	"ok": true, "accept": true, "permit": true, "allow": true, "allowlist": true, "ipallowlist": true,
+	"whitelist": true, "trusted": true,
+}
+
+// denyLine reports whether the line rejects its addresses: the action
+// right after the last entry (which ends at byte lastEnd) is a 4NN/5NN
+// code or a deny word (a Postfix table), or else a deny word appears
+// anywhere in the line and no allow word does.
 func denyLine(line string, lastEnd int) bool {
-	words := strings.FieldsFunc(strings.ToLower(line), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r == '_' || r >= '0' && r <= '9')
-	})
-	for _, w := range words {
-		if denyWords[w] {
-			return true
-		}
-	}
 	for _, f := range strings.Fields(line[lastEnd:]) {
 		if strings.HasPrefix(f, "/") {
 			continue
 		}
-		return len(f) == 3 && (f[0] == '4' || f[0] == '5') && isDigit(f[1]) && isDigit(f[2])
+		if len(f) == 3 && (f[0] == '4' || f[0] == '5') && isDigit(f[1]) && isDigit(f[2]) {
+			return true
+		}
+		if denyWords[strings.ToLower(f)] {
+			return true
+		}
+		break
 	}
-	return false
+	words := strings.FieldsFunc(strings.ToLower(line), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r == '_' || r >= '0' && r <= '9')
+	})
+	deny := false
+	for _, w := range words {
+		if allowWords[w] {
+			return false
+		}
+		deny = deny || denyWords[w]
+	}
+	return deny
 }
