@@ -44,10 +44,12 @@ Formats:
 nftables, iptables and ip6tables reset every other client of the port
 except loopback sources (127.0.0.0/8, ::1; --allow-loopback=false drops
 that) and the networks of --allow CIDR,... (your own relays, monitoring,
-the host's own public address); the header says which. postfix's header shows the main.cf and master.cf lines for
-the port-25 smtpd only, after permit_mynetworks and
-reject_unauth_destination; --reject takes an access(5) action as policy
---reject does ("554 5.7.1 Not a Mimecast relay", "REJECT text").
+the host's own public address); the header says which.
+
+postfix's header shows the main.cf and master.cf lines for the port-25
+smtpd only, after permit_mynetworks and reject_unauth_destination.
+--reject takes an access(5) action as policy --reject does ("554 5.7.1
+Not a Mimecast relay", "REJECT text").
 
 -o FILE replaces FILE atomically, keeping its mode and owner. It refuses
 a FIFO, a device (such as /dev/null), a socket, a directory or a dangling
