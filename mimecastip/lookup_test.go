@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -389,6 +390,7 @@ const testFile = `@version 2026-01-01
 1.2.4.0/24   us  gateway  active  2025  2026  mine
 1.2.5.0/24   eu  gateway  retired 2025  2025  mine
 1.2.6.1/32   global website active 2025 2026 mine
+@end 5
 `
 
 func TestLoadFile(t *testing.T) {
@@ -418,7 +420,7 @@ func TestLoadFile(t *testing.T) {
 	assert.Equal(t, regions.Website, scoped.Lookup(netip.MustParseAddr("1.2.6.1")).Service, "global rows stay")
 
 	bad := filepath.Join(dir, "bad.txt")
-	require.NoError(t, os.WriteFile(bad, []byte(testFile+"10.0.0.0/24 eu gateway active 2025 2026 mine\n"), 0o600))
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(testFile, "@end 5\n", "10.0.0.0/24 eu gateway active 2025 2026 mine\n@end 6\n", 1)), 0o600))
 	_, err = mimecastip.LoadFile(bad, 0)
 	assert.ErrorContains(t, err, "line 8")
 	assert.ErrorContains(t, err, "private")

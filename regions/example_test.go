@@ -74,6 +74,7 @@ func ExampleParse() {
 @source mine 2026-01-01 our own list
 # prefix       regions  service  status  first  last  sources
 1.1.1.0/24     eu       gateway  active  2025   2026  mine
+@end 1
 `
 	d, err := regions.Parse(strings.NewReader(file))
 	if err != nil {

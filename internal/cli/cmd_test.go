@@ -359,6 +359,7 @@ const testData = `@version 2030-01-02
 11.22.34.0/24   us  gateway  retired  2029 2029 t
 44.55.66.0/25   eu  gateway  active   2030 2030 t
 44.55.66.8/29   eu  non-spf  active   2030 2030 t
+@end 4
 `
 
 func TestDataFlag(t *testing.T) {

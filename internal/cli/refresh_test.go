@@ -542,6 +542,7 @@ func TestRefreshDataFile(t *testing.T) {
 45.1.4.0/24  za  gateway  active  2026-11-01  2026-11-01  spf-x
 45.1.5.0/29  za  non-spf  active  2026-11-01  2026-11-01  spf-x
 45.1.6.1/32  za  website  active  2026-11-01  2026-11-01  spf-x
+@end 5
 `
 	file := filepath.Join(t.TempDir(), "custom.txt")
 	require.NoError(t, os.WriteFile(file, []byte(data), 0o600))

@@ -39,7 +39,7 @@ func inc(r regions.Region) string { in, _ := regions.InfoOf(r); return in.SPFInc
 // run expands the given regions against z and compares with the dataset.
 func run(t *testing.T, data string, z zone, rs ...regions.Region) (*regions.Dataset, *refresh.Report) {
 	t.Helper()
-	d, err := regions.Parse(strings.NewReader(data))
+	d, err := regions.Parse(strings.NewReader(withEnd(data)))
 	require.NoError(t, err)
 	x := &spf.Expander{Resolver: z}
 	var checks []refresh.Check
@@ -76,6 +76,22 @@ func addedPrefixes(as []refresh.Added) []string {
 		out = append(out, a.Prefix.String())
 	}
 	return out
+}
+
+// withEnd returns data with the "@end ROWS" line a data file ends with,
+// unless it has one.
+func withEnd(data string) string {
+	if strings.Contains(data, "\n@end ") {
+		return data
+	}
+	n := 0
+	for _, l := range strings.Split(data, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "@") {
+			n++
+		}
+	}
+	return data + regions.EndLine(n) + "\n"
 }
 
 const head = "@version 2026-11-01\n@source spf-x 2026-11-01 capture\n@source dc 2026-11-01 page\n"
@@ -275,7 +291,7 @@ func TestIncludeRegion(t *testing.T) {
 }
 
 func TestWriteFile(t *testing.T) {
-	d, err := regions.Parse(strings.NewReader(head + "45.1.1.0/24  ca  gateway  active  2026-11-01  2026-11-01  spf-x\n"))
+	d, err := regions.Parse(strings.NewReader(withEnd(head + "45.1.1.0/24  ca  gateway  active  2026-11-01  2026-11-01  spf-x\n")))
 	require.NoError(t, err)
 	dir := t.TempDir()
 	p := filepath.Join(dir, "out.txt")
