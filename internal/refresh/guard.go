@@ -1,0 +1,248 @@
+package refresh
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/seed-b311f21d/go-mimecastip/internal/spf"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
+)
+
+// Options tune [CompareWith]: the date of the check and the admin's
+// overrides of the guards.
+type Options struct {
+	// Today is the date of the check; the zero time means now. The shrink
+	// window ends on it.
+	Today time.Time
+	// Accept lists added prefixes the admin has reviewed: they pass the
+	// addition guards (breadth, IPv6, growth). Every other guard still
+	// applies, and the global record's direct terms are never accepted.
+	Accept []netip.Prefix
+	// AllowShrink lists regions that may lose half or more of their
+	// SPF-derived rows or addresses within the window.
+	AllowShrink regions.Set
+	// Window is how far back retired rows count towards the shrink guard;
+	// zero means [ShrinkWindow].
+	Window time.Duration
+}
+
+// ShrinkWindow is the default window of the cumulative shrink guard: rows
+// retired within it count as lost, so a region cannot be taken apart by a
+// run of nightly refreshes that each drop a little under half.
+const ShrinkWindow = 30 * 24 * time.Hour
+
+// BroadestPublished4 is the broadest IPv4 prefix a refresh adds without
+// review. The broadest prefixes any Mimecast _netblocks record has ever
+// published are /22s: 41.74.192.0/22 and 41.74.196.0/22 (za, 2020 to
+// 2026) and 185.58.84.0/22 (eu, about 2017 and again from 2026-04).
+// A region's own bound is the broadest prefix the dataset holds for it
+// (retired history included), never broader than this one, so us and usb
+// (never broader than /24) get /24.
+const BroadestPublished4 = 22
+
+// additionBound returns the broadest prefix length a refresh may add to
+// region r of d without review, for IPv4 (is6 false) or IPv6; ok is false
+// for IPv6 when d holds no IPv6 row at all: no source has ever published
+// one, so any IPv6 addition needs review.
+func additionBound(d *regions.Dataset, r regions.Region, is6 bool) (bits int, ok bool) {
+	bits = -1
+	for _, row := range d.Ranges {
+		if !row.Regions.Has(r) || row.Prefix.Addr().Is6() != is6 {
+			continue
+		}
+		if bits < 0 || row.Prefix.Bits() < bits {
+			bits = row.Prefix.Bits()
+		}
+	}
+	if is6 {
+		return bits, bits >= 0
+	}
+	if bits < 0 {
+		bits = 24 // a region with no history yet
+	}
+	return max(bits, BroadestPublished4), true
+}
+
+// unionSize returns the number of addresses the prefixes hold together.
+func unionSize(ps []netip.Prefix) float64 {
+	ps = slices.Clone(ps)
+	spf.SortPrefixes(ps)
+	var total float64
+	var last netip.Prefix
+	for _, q := range ps {
+		if last.IsValid() && last.Bits() <= q.Bits() && last.Contains(q.Addr()) {
+			continue
+		}
+		total += size(q)
+		last = q
+	}
+	return total
+}
+
+// term is how an SPF record writes p.
+func term(p netip.Prefix) string {
+	if p.Addr().Is4() {
+		return "ip4:" + p.String()
+	}
+	return "ip6:" + p.String()
+}
+
+// maxNamed caps how many prefixes a refusal message names.
+const maxNamed = 12
+
+func nameSome(items []string) string {
+	if len(items) <= maxNamed {
+		return strings.Join(items, "; ")
+	}
+	return strings.Join(items[:maxNamed], "; ") + fmt.Sprintf("; and %d more", len(items)-maxNamed)
+}
+
+// guardAdditions refuses rr when its additions are broader than the
+// region's bound, IPv6 while the dataset has none, or more than double the
+// region's addresses, except prefixes the admin accepted.
+func guardAdditions(rr *RegionReport, d *regions.Dataset, active []regions.Range, opts Options) {
+	var why []string
+	var grow []netip.Prefix
+	growth := ""
+	for _, a := range rr.Added {
+		if a.Region != rr.Region || slices.Contains(opts.Accept, a.Prefix) {
+			continue
+		}
+		is6 := a.Prefix.Addr().Is6()
+		bound, ok := additionBound(d, rr.Region, is6)
+		switch {
+		case !ok:
+			why = append(why, fmt.Sprintf("%s in %s is IPv6, and no source has ever published an IPv6 range", term(a.Prefix), a.Via))
+		case a.Prefix.Bits() < bound:
+			why = append(why, fmt.Sprintf("%s in %s is broader than /%d, the broadest region %s may gain without review", term(a.Prefix), a.Via, bound, rr.Region))
+		}
+		grow = append(grow, a.Prefix)
+	}
+	if len(grow) > 0 {
+		var have []netip.Prefix
+		for _, r := range active {
+			if r.Regions.Has(rr.Region) && r.Service.Mail() {
+				have = append(have, r.Prefix)
+			}
+		}
+		before := unionSize(have)
+		after := unionSize(append(have, grow...))
+		if after > 2*before {
+			var terms []string
+			for _, p := range grow {
+				terms = append(terms, term(p))
+			}
+			growth = fmt.Sprintf("the additions would take region %s from %.0f to %.0f addresses, more than double (%s)", rr.Region, before, after, nameSome(terms))
+		}
+	}
+	if len(why) == 0 && growth == "" {
+		return
+	}
+	if growth != "" {
+		if len(why) > 0 {
+			growth += "; "
+		}
+	}
+	refuse(rr, "growth", fmt.Sprintf("refresh: %s: refusing additions to region %s: %s%s (review them, then name them with --accept PREFIX,...)", rr.Include, rr.Region, growth, nameSome(why)))
+}
+
+func refuse(rr *RegionReport, kind, msg string) {
+	if rr.Status == StatusRefused {
+		rr.Error += "; " + msg
+		return
+	}
+	rr.Status, rr.ErrorKind, rr.Error = StatusRefused, kind, msg
+}
+
+// retiredMark is the comment Apply writes on a row it retires; the date is
+// when it was retired.
+var retiredMark = regexp.MustCompile(`\bretired (\d{4}-\d{2}-\d{2})\b`)
+
+// RetiredOn returns the date row r was retired: the date of a "retired
+// YYYY-MM-DD" note in its comment (as [Apply] writes), or else its
+// LastSeen. "" for an active row.
+func RetiredOn(r regions.Range) string {
+	if !r.Retired {
+		return ""
+	}
+	if m := retiredMark.FindStringSubmatch(r.Comment); m != nil {
+		return m[1]
+	}
+	return r.LastSeen
+}
+
+// inWindow reports whether date (YYYY, YYYY-MM or YYYY-MM-DD) may lie on
+// or after since (YYYY-MM-DD). A partial date counts as the end of its
+// period, so doubt counts towards the guard.
+func inWindow(date, since string) bool {
+	switch len(date) {
+	case 4:
+		date += "-12-31"
+	case 7:
+		date += "-31"
+	}
+	return date >= since
+}
+
+// guardShrink refuses rr when the region loses half or more of its
+// SPF-derived rows or addresses, counting the rows this check drops and
+// the rows retired within the window.
+func guardShrink(rr *RegionReport, d *regions.Dataset, opts Options) {
+	day := opts.Today
+	if day.IsZero() {
+		day = time.Now()
+	}
+	window := opts.Window
+	if window <= 0 {
+		window = ShrinkWindow
+	}
+	since := day.UTC().Add(-window).Format(time.DateOnly)
+	var recent []netip.Prefix
+	for _, r := range d.Ranges {
+		if !r.Retired || !r.Regions.Has(rr.Region) || !r.SPFPublished() || r.Service != regions.Gateway {
+			continue
+		}
+		if inWindow(RetiredOn(r), since) {
+			recent = append(recent, r.Prefix)
+		}
+	}
+	rr.RecentRows = len(recent)
+	rr.RecentAddrs = unionSize(recent)
+	baseRows, lostRows := rr.SPFRows+rr.RecentRows, rr.LostRows+rr.RecentRows
+	baseAddrs, lostAddrs := rr.SPFAddrs+rr.RecentAddrs, rr.LostAddrs+rr.RecentAddrs
+	if rr.LostRows == 0 && rr.LostAddrs == 0 {
+		return // this check drops nothing: earlier retirements were accepted then
+	}
+	if baseRows == 0 || (2*lostRows < baseRows && 2*lostAddrs < baseAddrs) {
+		return
+	}
+	if opts.AllowShrink.Has(rr.Region) {
+		rr.Notes = append(rr.Notes, fmt.Sprintf("shrink guard overridden (--allow-shrink %s): %d of %d SPF-derived rows lost within %d days", rr.Region, lostRows, baseRows, int(window.Hours()/24)))
+		return
+	}
+	var lost []string
+	for _, rm := range append(slices.Clone(rr.Removed), rr.Kept...) {
+		lost = append(lost, rm.Prefix.String())
+	}
+	msg := fmt.Sprintf("refresh: %s: region %s would lose half or more of its SPF-derived data: %d of %d rows (%.0f of %.0f addresses) within %d days, of which this check drops %d (%s) and %d were retired since %s (name the region with --allow-shrink %s if this is real)",
+		rr.Include, rr.Region, lostRows, baseRows, lostAddrs, baseAddrs, int(window.Hours()/24), rr.LostRows, nameSome(lost), rr.RecentRows, since, rr.Region)
+	refuse(rr, "shrink", msg)
+}
+
+// guardGlobal refuses the global record when it lists ip4:/ip6: terms of
+// its own: the global record names the regional includes only, and a row
+// of region global would pass in every region.
+func guardGlobal(rr *RegionReport, c Check) {
+	var terms []string
+	for _, p := range c.Result.Root.Prefixes {
+		terms = append(terms, term(p))
+	}
+	if len(terms) == 0 {
+		return
+	}
+	refuse(rr, "global-direct", fmt.Sprintf("refresh: %s lists %s directly: the global record must name regional includes only (a range in it would pass in every region)", c.Include, nameSome(terms)))
+}
