@@ -276,7 +276,8 @@ func refreshServer(s string) (string, error) {
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
 		return "", bad
 	}
-	if _, err := netip.ParseAddr(host); err != nil && !validHostName(host) {
+	bracketed := strings.HasPrefix(s, "[")
+	if _, err := netip.ParseAddr(host); err != nil && (bracketed || !validHostName(host)) {
 		return "", bad
 	}
 	if a, err := netip.ParseAddr(host); err == nil && a.Zone() != "" {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -581,4 +582,193 @@ func TestRefreshDataFile(t *testing.T) {
 	fi, err = os.Stat(file)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
+
+// usRecordWith is the embedded dataset's us record with extra terms.
+func usRecordWith(t *testing.T, extra ...string) map[string][]string {
+	t.Helper()
+	return refreshZone(t, regions.US, nil, nil, extra...)
+}
+
+// Done when: a us._netblocks answer adding 400 public /16s is refused
+// with exit 2 and nothing written; one adding a single new /24 is
+// reported (exit 1) and written with --write.
+func TestRefreshBoundedAdditions(t *testing.T) {
+	refreshFixDate(t, "2026-12-01")
+	zone := refreshZone(t, 0, nil, nil)
+	var incs []string
+	for r := range 4 {
+		var terms []string
+		for i := range 100 {
+			terms = append(terms, fmt.Sprintf("ip4:%d.%d.0.0/16", 11+r, i))
+		}
+		name := fmt.Sprintf("us%d.example.com", r)
+		zone[name] = []string{spftest.Record(nil, terms...)}
+		incs = append(incs, "include:"+name)
+	}
+	zone["us._netblocks.mimecast.com"] = usRecordWith(t, incs...)["us._netblocks.mimecast.com"]
+	s := spftest.Start(t, zone)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ranges.txt")
+	st, out, errs := refreshRun(t, "--dns", s.Addr, "--write", file)
+	assert.Equal(t, ExitUsage, st)
+	assert.Regexp(t, `(?m)^us +refused +growth \(the error is on stderr\)$`, out)
+	assert.Contains(t, errs, "mimecastip refresh: us refused: refresh: us._netblocks.mimecast.com: refusing additions to region us: the additions would take region us from")
+	assert.Contains(t, errs, "ip4:11.0.0.0/16 in us0.example.com is broader than /24")
+	assert.Contains(t, errs, "nothing written")
+	entries, _ := os.ReadDir(dir)
+	assert.Empty(t, entries, "nothing written")
+
+	// An IPv6 range, while no source has ever published one.
+	s = spftest.Start(t, usRecordWith(t, "ip6:2a00:1450::/32"))
+	st, _, errs = refreshRun(t, "--dns", s.Addr, "--write", file, "--region", "us")
+	assert.Equal(t, ExitUsage, st)
+	assert.Contains(t, errs, "ip6:2a00:1450::/32 in us._netblocks.mimecast.com is IPv6, and no source has ever published an IPv6 range")
+	assert.NoFileExists(t, file)
+
+	// One new /24: drift, written.
+	s = spftest.Start(t, usRecordWith(t, "ip4:170.10.158.0/24"))
+	st, out, errs = refreshRun(t, "--dns", s.Addr, "--write", file)
+	assert.Equal(t, ExitFinding, st, "stdout:\n%s\nstderr:\n%s", out, errs)
+	assert.Regexp(t, `(?m)^  added +170\.10\.158\.0/24 +in us\._netblocks\.mimecast\.com$`, out)
+	c, err := mimecastip.LoadFile(file, regions.SetOf(regions.US))
+	require.NoError(t, err)
+	assert.Equal(t, mimecastip.Mimecast, c.Lookup(netip.MustParseAddr("170.10.158.9")).Class)
+
+	// A reviewed broad addition passes with --accept naming it.
+	s = spftest.Start(t, usRecordWith(t, "ip4:170.10.160.0/22"))
+	st, _, errs = refreshRun(t, "--dns", s.Addr, "--region", "us")
+	assert.Equal(t, ExitUsage, st)
+	assert.Contains(t, errs, "ip4:170.10.160.0/22 in us._netblocks.mimecast.com is broader than /24")
+	st, _, _ = refreshRun(t, "--dns", s.Addr, "--region", "us", "--accept", "170.10.160.0/22")
+	assert.Equal(t, ExitFinding, st)
+	st, _, errs = refreshRun(t, "--dns", s.Addr, "--region", "us", "--accept", "170.10.160.1/22")
+	assert.Equal(t, ExitUsage, st)
+	assert.Contains(t, errs, `--accept: "170.10.160.1/22" is not a canonical CIDR prefix`)
+}
+
+// Done when: two successive --write runs that each drop 40% of EU's rows
+// are refused on the second run.
+func TestRefreshShrinkRatchet(t *testing.T) {
+	var eu []string
+	for _, r := range regions.Embedded().Active() {
+		if r.Regions.Has(regions.EU) && r.SPFPublished() {
+			eu = append(eu, r.Prefix.String())
+		}
+	}
+	require.Len(t, eu, 13)
+	file := filepath.Join(t.TempDir(), "ranges.txt")
+	// Night 1 drops 5 of 13 /24-or-narrower rows (38%, under half of the
+	// rows and of the addresses); 185.58.84.0/22 stays.
+	night1 := []string{"91.220.42.0/24", "146.101.78.0/24", "147.28.36.0/24", "195.130.217.0/24", "207.82.80.0/24"}
+	refreshFixDate(t, "2026-12-01")
+	s := spftest.Start(t, refreshZone(t, regions.EU, nil, night1))
+	st, out, errs := refreshRun(t, "--dns", s.Addr, "--write", file)
+	require.Equal(t, ExitFinding, st, "stdout:\n%s\nstderr:\n%s", out, errs)
+	// Night 2 drops 40% of the 8 left (3 more): refused, nothing written.
+	refreshFixDate(t, "2026-12-02")
+	before, err := os.ReadFile(file)
+	require.NoError(t, err)
+	s = spftest.Start(t, refreshZone(t, regions.EU, nil, append(slices.Clone(night1), "213.167.75.0/25", "213.167.81.0/25", "193.7.206.0/25")))
+	st, out, errs = refreshRun(t, "--dns", s.Addr, "--data", file, "--write", file)
+	assert.Equal(t, ExitUsage, st, "stdout:\n%s\nstderr:\n%s", out, errs)
+	assert.Contains(t, errs, "region eu would lose half or more of its SPF-derived data: 8 of 13 rows")
+	assert.Contains(t, errs, "5 were retired since 2026-11-02")
+	after, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after), "nothing written")
+	// The admin names the region: written.
+	st, _, _ = refreshRun(t, "--dns", s.Addr, "--data", file, "--write", file, "--allow-shrink", "eu")
+	assert.Equal(t, ExitFinding, st)
+	st, _, errs = refreshRun(t, "--dns", s.Addr, "--data", file, "--allow-shrink", "mars")
+	assert.Equal(t, ExitUsage, st)
+	assert.Contains(t, errs, "--allow-shrink")
+}
+
+// A refresh that finds nothing new rewrites only the dated header, and
+// one new prefix is a small diff (measured failure 8, from the command).
+func TestRefreshWriteMinimalDiff(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "ranges.txt")
+	orig, err := os.ReadFile(filepath.Join("..", "..", "regions", "ranges.txt"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, orig, 0o644))
+	s := spftest.Start(t, refreshZone(t, 0, nil, nil))
+	refreshFixDate(t, "2026-12-01")
+	st, _, _ := refreshRun(t, "--dns", s.Addr, "--data", file, "--write", file)
+	require.Equal(t, ExitOK, st)
+	first, _ := os.ReadFile(file)
+	refreshFixDate(t, "2026-12-02")
+	st, _, _ = refreshRun(t, "--dns", s.Addr, "--data", file, "--write", file)
+	require.Equal(t, ExitOK, st)
+	second, _ := os.ReadFile(file)
+	changed := func(a, b []byte) []string {
+		al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+		var out []string
+		if len(al) != len(bl) {
+			return []string{fmt.Sprintf("%d lines, then %d", len(al), len(bl))}
+		}
+		for i := range al {
+			if al[i] != bl[i] {
+				out = append(out, bl[i])
+			}
+		}
+		return out
+	}
+	d := changed(first, second)
+	require.Len(t, d, 2, "%q", d)
+	assert.Equal(t, "@version 2026-12-02", d[0])
+	assert.True(t, strings.HasPrefix(d[1], "@source spf-live 2026-12-02 mimecastip refresh: SPF expansion of"), d[1])
+	assert.Len(t, strings.Split(string(first), "\n"), len(strings.Split(string(orig), "\n"))+1, "the first write adds the spf-live source line only")
+}
+
+// Done when: lookup --data F, where F is regions/ranges.txt without its
+// last 10 rows, exits 2 and says the file is incomplete (measured failure
+// 4: a file cut at a line boundary loaded as valid).
+func TestLookupTruncatedData(t *testing.T) {
+	orig, err := os.ReadFile(filepath.Join("..", "..", "regions", "ranges.txt"))
+	require.NoError(t, err)
+	lines := strings.SplitAfter(strings.TrimRight(string(orig), "\n"), "\n")
+	dir := t.TempDir()
+	for _, cut := range []int{1, 10, 11, 40} {
+		f := filepath.Join(dir, fmt.Sprintf("cut%d.txt", cut))
+		require.NoError(t, os.WriteFile(f, []byte(strings.Join(lines[:len(lines)-cut], "")), 0o644))
+		r := cliRun("", "lookup", "--data", f, "8.8.8.8")
+		assert.Equal(t, ExitUsage, r.code, "cut %d: %s", cut, r.stdout)
+		assert.Contains(t, r.stderr, "incomplete", "cut %d", cut)
+		assert.Empty(t, r.stdout)
+	}
+	// The last 10 rows, keeping the @end line: the count tells.
+	var kept []string
+	rows := 0
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if rows < 10 && l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "@") {
+			rows++
+			continue
+		}
+		kept = append([]string{lines[i]}, kept...)
+	}
+	f := filepath.Join(dir, "rows.txt")
+	require.NoError(t, os.WriteFile(f, []byte(strings.Join(kept, "")), 0o644))
+	r := cliRun("", "lookup", "--data", f, "8.8.8.8")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "incomplete or was edited")
+}
+
+// issue 11: --dns bogus::: was not validated (exit 3, then a query to the
+// system resolver). It is a usage error, printed once on stderr, and no
+// query is sent.
+func TestRefreshDNSValidated(t *testing.T) {
+	for _, bad := range []string{"bogus:::", "bogus:::53", "host:", ":53", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x", "a b:53", "-bad-:53", "[::1]:", "[fe80::1%lo]:53", "[bogus]:53"} {
+		st, out, errs := refreshRun(t, "--dns", bad)
+		assert.Equal(t, ExitUsage, st, bad)
+		assert.Empty(t, out, bad)
+		assert.Equal(t, 1, strings.Count(errs, "--dns"), "%s: printed once: %s", bad, errs)
+	}
+	for in, want := range map[string]string{"127.0.0.1": "127.0.0.1:53", "127.0.0.1:5353": "127.0.0.1:5353", "::1": "[::1]:53", "[::1]": "[::1]:53", "[::1]:5353": "[::1]:5353", "ns1.example.com": "ns1.example.com:53", "localhost:53": "localhost:53"} {
+		got, err := refreshServer(in)
+		if assert.NoError(t, err, in) {
+			assert.Equal(t, want, got, in)
+		}
+	}
 }
