@@ -1,5 +1,11 @@
 package regions
 
+// GlobalSPFRecord is Mimecast's global SPF record, which includes every
+// regional _netblocks record (it lists no range of its own). It is not
+// the include of region [Global]: that region holds the website and Web
+// Security addresses, which no SPF record publishes.
+const GlobalSPFRecord = "_netblocks.mimecast.com"
+
 // EmbeddedFile returns a copy of the text of the embedded data file, the
 // bytes [Embedded] parses: a tool that rewrites the file (such as
 // "mimecastip refresh --write") can keep its comments and layout.

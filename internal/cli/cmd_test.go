@@ -56,7 +56,7 @@ func TestSubcommandUsageErrors(t *testing.T) {
 		{[]string{"scan", "--class", ""}, "no class"},
 		{[]string{"export"}, "--format is required"},
 		{[]string{"export", "--format", "xml"}, `unknown format "xml"`},
-		{[]string{"export", "--format", "plain", "--region", "je"}, "refusing to write an empty allowlist"},
+		{[]string{"export", "--format", "plain", "--region", "uspcom"}, "refusing to write an empty allowlist"},
 		{[]string{"export", "--format", "plain", "--class", "foreign"}, "foreign cannot be exported"},
 		{[]string{"export", "--format", "plain", "us"}, "unexpected argument"},
 		{[]string{"export", "--format", "nftables", "--port", "0"}, "--port"},

@@ -238,7 +238,7 @@ func refreshRegions(list string) ([]refresh.Check, error) {
 	if strings.EqualFold(strings.TrimSpace(list), "all") {
 		want = nil
 		for _, r := range regions.Known() {
-			if in, _ := regions.InfoOf(r); in.SPFInclude != "" {
+			if in, _ := regions.InfoOf(r); in.SPFInclude != "" || r == regions.Global {
 				want = append(want, r)
 			}
 		}
@@ -252,6 +252,9 @@ func refreshRegions(list string) ([]refresh.Check, error) {
 	var out []refresh.Check
 	for _, r := range want {
 		in, _ := regions.InfoOf(r)
+		if r == regions.Global {
+			in.SPFInclude = regions.GlobalSPFRecord // the record including every region's
+		}
 		if in.SPFInclude == "" {
 			return nil, fmt.Errorf("region %s has no known SPF include", r)
 		}

@@ -101,7 +101,7 @@ func TestRefreshDrift(t *testing.T) {
 	assert.Equal(t, ExitFinding, st, "stdout:\n%s\nstderr:\n%s", out, errs)
 	assert.Regexp(t, `(?m)^usb +drift +6 prefixes: 1 added, 1 removed$`, out)
 	assert.Regexp(t, `(?m)^  added +170\.10\.158\.0/24 +in usb\._netblocks\.mimecast\.com$`, out)
-	assert.Regexp(t, `(?m)^  removed +170\.10\.151\.0/24 +usb, last seen 2026-02-14, sources spf-b \(line \d+\)$`, out)
+	assert.Regexp(t, `(?m)^  removed +170\.10\.151\.0/24 +usb, last seen 2026-02-14, sources mail-usa,spf-b \(line \d+\)$`, out)
 	assert.Regexp(t, `(?m)^us +ok `, out, "a row kept for the Data Centers page is not drift")
 	assert.Contains(t, lineWith(out, "170.10.129.0/24"), "kept     170.10.129.0/24      no longer in SPF; kept: listed on the Data Centers page (dc)")
 	assert.Contains(t, out, "drift: drift in usb (1 added, 1 removed)\n")
@@ -147,7 +147,7 @@ func TestRefreshDrift(t *testing.T) {
 	assert.Equal(t, "usb", usb.Added[0].Region)
 	require.Len(t, usb.Removed, 1)
 	assert.Equal(t, "170.10.151.0/24", usb.Removed[0].Prefix)
-	assert.Equal(t, []string{"spf-b"}, usb.Removed[0].Row.Sources)
+	assert.Equal(t, []string{"mail-usa", "spf-b"}, usb.Removed[0].Row.Sources)
 	us := got.Regions[0]
 	assert.Equal(t, "ok", us.Status)
 	require.Len(t, us.Kept, 1)
@@ -197,7 +197,7 @@ func TestRefreshWrite(t *testing.T) {
 	gone := byP[netip.MustParsePrefix("170.10.151.0/24")]
 	assert.True(t, gone.Retired)
 	assert.Equal(t, "2026-02-14", gone.LastSeen, "a retired row keeps its last seen date")
-	assert.Equal(t, []string{"spf-b"}, gone.Sources)
+	assert.Equal(t, []string{"mail-usa", "spf-b"}, gone.Sources)
 	assert.Contains(t, gone.Comment, "retired 2026-12-01: not in usb._netblocks.mimecast.com")
 
 	kept := byP[netip.MustParsePrefix("170.10.129.0/24")]

@@ -167,6 +167,9 @@ func rowOf(r regions.Range) *Row {
 // IncludeRegion returns the region whose SPF include is name, or 0.
 func IncludeRegion(name string) regions.Region {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if name == regions.GlobalSPFRecord {
+		return regions.Global
+	}
 	for _, r := range regions.Known() {
 		if in, _ := regions.InfoOf(r); in.SPFInclude != "" && strings.EqualFold(in.SPFInclude, name) {
 			return r

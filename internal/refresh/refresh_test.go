@@ -34,7 +34,13 @@ func (z zone) LookupTXT(_ context.Context, name string) ([]string, error) {
 	return recs, nil
 }
 
-func inc(r regions.Region) string { in, _ := regions.InfoOf(r); return in.SPFInclude }
+func inc(r regions.Region) string {
+	if r == regions.Global {
+		return regions.GlobalSPFRecord
+	}
+	in, _ := regions.InfoOf(r)
+	return in.SPFInclude
+}
 
 // run expands the given regions against z and compares with the dataset.
 func run(t *testing.T, data string, z zone, rs ...regions.Region) (*regions.Dataset, *refresh.Report) {
