@@ -39,21 +39,30 @@ and the global _netblocks.mimecast.com) over DNS and print the drift against
 the dataset in use, per region: prefixes SPF lists that the dataset lacks
 (added) and SPF-published rows SPF no longer lists (removed). Rows from the
 Data Centers page and non-SPF relay rows are never reported removed: SPF does
-not cover them ("kept" lines say when SPF dropped one).
+not cover them ("kept" lines say when SPF dropped one). Errors are printed
+once, on stderr.
 
 A region whose lookup fails (timeout, SERVFAIL, NXDOMAIN) is "unknown", never
-"all removed". An answer holding private, documentation or other special
-space, a prefix broader than /16 (IPv4) or /32 (IPv6), unsupported terms
-(a, mx, ptr, exists, macros, -ip4:, +all), more than 10 DNS lookups, more
-than 2 void lookups, more than 4 KiB of TXT, 512 terms or 512 prefixes, or
-that would shrink a region by more than half, is refused.
+"all removed". An answer is refused when it holds private, documentation or
+other special space, a prefix broader than /16 (IPv4) or /32 (IPv6),
+unsupported terms (a, mx, ptr, exists, macros, -ip4:, +all), more than 10 DNS
+lookups, more than 2 void lookups, more than 4 KiB of TXT, 512 terms or 512
+prefixes; when it adds to a region a prefix broader than the broadest the
+region may gain (the broadest the dataset holds for it, never broader than
+/22), an IPv6 range while the dataset holds none, or more than doubles the
+region's addresses (--accept PREFIX,... names reviewed additions); when the
+global record lists ip4:/ip6: terms of its own; or when a region would lose
+half or more of its SPF-derived rows or addresses within 30 days, counting
+rows retired in that time (--allow-shrink REGION,... after review).
 
 --write FILE writes the dataset updated with the drift (never the embedded
-regions/ranges.txt in place): a new source spf-YYYYMMDD, added prefixes as
-active rows, removed rows retired (never deleted; --keep-removed leaves them
-active during a double-run period), LastSeen today for rows still listed.
-Nothing is written when any region is unknown or refused; use --region to
-leave a failing region out.
+regions/ranges.txt in place), changing as little as it can: comments and the
+order of rows are kept; @version and the "@source spf-live" line get today's
+date; added prefixes become active rows next to their neighbours; removed
+rows are retired with a "retired YYYY-MM-DD" note (never deleted;
+--keep-removed leaves them active during a double-run period); the "@end
+ROWS" line gets the new count. Nothing is written when any region is unknown
+or refused; use --region to leave a failing region out.
 
 Exit status: 0 no drift, 1 drift found (also after --write), 2 usage or input
 error or a refused answer (nothing written), 3 some region unknown (nothing
