@@ -597,9 +597,12 @@ func TestRefreshBoundedAdditions(t *testing.T) {
 	refreshFixDate(t, "2026-12-01")
 	zone := refreshZone(t, 0, nil, nil)
 	var incs []string
-	for r := range 4 {
+	// Two included records of 200 /16s each: every answer within the size
+	// limits, and the global record within 10 lookups, so only the new
+	// guard stands between them and the file.
+	for r := range 2 {
 		var terms []string
-		for i := range 100 {
+		for i := range 200 {
 			terms = append(terms, fmt.Sprintf("ip4:%d.%d.0.0/16", 11+r, i))
 		}
 		name := fmt.Sprintf("us%d.example.com", r)
@@ -613,6 +616,7 @@ func TestRefreshBoundedAdditions(t *testing.T) {
 	st, out, errs := refreshRun(t, "--dns", s.Addr, "--write", file)
 	assert.Equal(t, ExitUsage, st)
 	assert.Regexp(t, `(?m)^us +refused +growth \(the error is on stderr\)$`, out)
+	assert.Regexp(t, `(?m)^global +ok `, out, "only the us guard refuses")
 	assert.Contains(t, errs, "mimecastip refresh: us refused: refresh: us._netblocks.mimecast.com: refusing additions to region us: the additions would take region us from")
 	assert.Contains(t, errs, "ip4:11.0.0.0/16 in us0.example.com is broader than /24")
 	assert.Contains(t, errs, "nothing written")
