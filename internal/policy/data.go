@@ -49,12 +49,18 @@ func ReadDataFile(path string) (*regions.Dataset, error) {
 	if len(b) > MaxDataBytes {
 		return nil, fmt.Errorf("data file %s: more than the limit of %d bytes", path, MaxDataBytes)
 	}
+	if testHookRead != nil {
+		testHookRead(path)
+	}
 	d, err := regions.Parse(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return d, nil
 }
+
+// testHookRead, in tests, runs after each read of a data file.
+var testHookRead func(path string)
 
 func fileKind(m os.FileMode) string {
 	switch {
