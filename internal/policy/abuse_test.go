@@ -289,4 +289,3 @@ func lowFDChild() {
 	s.Close()
 	os.Exit(0)
 }
-

@@ -401,4 +401,3 @@ func ExampleEngine_DecideAddr() {
 	// 41.74.201.132 defer za 41.74.200.0/23
 	// 198.51.100.9 reject  invalid Prefix
 }
-
