@@ -117,11 +117,17 @@ func (tp template) expand(d Decision) string {
 		return tp.lits[0]
 	}
 	var b strings.Builder
+	n := len(tp.phs) * 48 // room for an IPv6 address, prefix or region list each
+	for _, l := range tp.lits {
+		n += len(l)
+	}
+	b.Grow(n)
+	var tmp [64]byte
 	for i, p := range tp.phs {
 		b.WriteString(tp.lits[i])
 		switch p {
 		case "{address}":
-			b.WriteString(d.Addr.String())
+			b.Write(d.Addr.AppendTo(tmp[:0]))
 		case "{class}":
 			b.WriteString(d.Match().Class.String())
 		case "{regions}":
@@ -138,7 +144,7 @@ func (tp template) expand(d Decision) string {
 			}
 		case "{prefix}":
 			if p := d.Prefix(); p.IsValid() {
-				b.WriteString(p.String())
+				b.Write(p.AppendTo(tmp[:0]))
 			} else {
 				b.WriteString("none")
 			}

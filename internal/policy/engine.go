@@ -266,7 +266,8 @@ func (d Decision) Temporary() bool { return d.Verdict == Defer || d.Verdict == T
 
 // DecideAddr classifies addr and chooses the tier and action. IPv4-mapped
 // addresses are unmapped and zones dropped; the zero Addr is a TempFail.
-// It does not allocate for a pass or reject with the default actions.
+// An action without placeholders (the default pass action, DUNNO) costs
+// no allocation; one with placeholders is expanded into a new string.
 func (e *Engine) DecideAddr(addr netip.Addr) Decision {
 	if !addr.IsValid() {
 		return Decision{Verdict: TempFail, Action: noAddressAction, Reason: "no client address"}

@@ -401,3 +401,26 @@ func ExampleEngine_DecideAddr() {
 	// 41.74.201.132 defer za 41.74.200.0/23
 	// 198.51.100.9 reject  invalid Prefix
 }
+
+// TestEngineAllocs: a pass with the default action costs no allocation.
+func TestEngineAllocs(t *testing.T) {
+	e := mustEngine(t, "", Options{Regions: regions.SetOf(regions.US)})
+	a := netip.MustParseAddr(usGateway)
+	if n := testing.AllocsPerRun(1000, func() { e.DecideAddr(a) }); n != 0 {
+		t.Errorf("pass: %v allocations, want 0", n)
+	}
+	f := netip.MustParseAddr(foreignV4)
+	if n := testing.AllocsPerRun(1000, func() { e.DecideAddr(f) }); n > 1 {
+		t.Errorf("reject: %v allocations, want at most 1 (the expanded action)", n)
+	}
+}
+
+// TestEngineNoRetiredRows: a data file without retired rows works.
+func TestEngineNoRetiredRows(t *testing.T) {
+	d := regions.Embedded()
+	d.Ranges = d.Active()
+	e, err := NewEngine(d, "test", Options{Regions: regions.SetOf(regions.US)})
+	require.NoError(t, err)
+	assert.Equal(t, Reject, e.DecideAddr(netip.MustParseAddr(retiredEU)).Verdict)
+	assert.Equal(t, Pass, e.DecideAddr(netip.MustParseAddr(usGateway)).Verdict)
+}

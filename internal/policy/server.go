@@ -389,9 +389,11 @@ func openSpare() *os.File {
 // is no spare.
 func (s *Server) refuseOne(l net.Listener) bool {
 	s.spareMu.Lock()
-	defer s.spareMu.Unlock()
 	if s.spare == nil {
-		s.spare = openSpare()
+		if !s.doneClosed() {
+			s.spare = openSpare()
+		}
+		s.spareMu.Unlock()
 		return false
 	}
 	s.spare.Close()
@@ -403,13 +405,27 @@ func (s *Server) refuseOne(l net.Listener) bool {
 		nc.Close()
 		s.warn("nofile", "no file descriptor left; new connection closed at once", "remote", peer)
 	}
-	s.spare = openSpare()
+	if !s.doneClosed() {
+		s.spare = openSpare()
+	}
+	s.spareMu.Unlock()
+	// Never s.mu inside spareMu: beginClose takes them the other way.
 	s.mu.Lock()
 	if v := s.victimLocked(); v != nil {
 		s.evictLocked(v)
 	}
 	s.mu.Unlock()
 	return true
+}
+
+// doneClosed reports, without a lock, whether the server is closing.
+func (s *Server) doneClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func isTemporary(err error) bool {
@@ -526,7 +542,6 @@ func (s *Server) startStats() {
 // the open connections.
 func (s *Server) beginClose() []*conn {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.closing {
 		s.closing = true
 		close(s.done)
@@ -538,6 +553,14 @@ func (s *Server) beginClose() []*conn {
 	for c := range s.conns {
 		cs = append(cs, c)
 	}
+	s.mu.Unlock()
+	// After the listeners are closed, so a refuseOne in Accept returns.
+	s.spareMu.Lock()
+	if s.spare != nil {
+		s.spare.Close()
+		s.spare = nil
+	}
+	s.spareMu.Unlock()
 	return cs
 }
 
