@@ -424,3 +424,32 @@ func TestEngineNoRetiredRows(t *testing.T) {
 	assert.Equal(t, Reject, e.DecideAddr(netip.MustParseAddr(retiredEU)).Verdict)
 	assert.Equal(t, Pass, e.DecideAddr(netip.MustParseAddr(usGateway)).Verdict)
 }
+
+// FuzzDecideAddr: for any address the engine's tier equals the linear-scan
+// reference (a false pass is the worst bug), for a US scope, strict or not.
+func FuzzDecideAddr(f *testing.F) {
+	f.Add([]byte{170, 10, 129, 5}, false)
+	f.Add([]byte{41, 74, 201, 132}, true)
+	f.Add([]byte{213, 167, 75, 200}, false)
+	f.Add(netip.MustParseAddr("2001:db8::5").AsSlice(), false)
+	rs := regions.All()
+	us := regions.SetOf(regions.US)
+	engines := map[bool]*Engine{
+		false: mustEngine(f, "", Options{Regions: us}),
+		true:  mustEngine(f, "", Options{Regions: us, Strict: true}),
+	}
+	f.Fuzz(func(t *testing.T, b []byte, strict bool) {
+		a, ok := netip.AddrFromSlice(b)
+		if !ok {
+			return
+		}
+		a = a.Unmap()
+		d := engines[strict].DecideAddr(a)
+		if want := refTier(rs, us, strict, a); d.Verdict != want {
+			t.Fatalf("%s strict=%v: %v, reference %v", a, strict, d.Verdict, want)
+		}
+		if strings.ContainsAny(d.Action, "\r\n") || d.Action == "" {
+			t.Fatalf("%s: action %q", a, d.Action)
+		}
+	})
+}

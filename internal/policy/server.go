@@ -642,8 +642,14 @@ func (c *conn) waitRequest(idle time.Duration) bool {
 	if c.closing || c.evicted {
 		return false
 	}
-	c.state, c.since = stateIdle, time.Now()
-	c.nc.SetReadDeadline(c.since.Add(idle))
+	now := time.Now()
+	if c.state != stateNew {
+		// A new connection is idle since it was accepted, so the
+		// accept order ranks connections that never asked.
+		c.since = now
+	}
+	c.state = stateIdle
+	c.nc.SetReadDeadline(now.Add(idle))
 	return true
 }
 
