@@ -27,7 +27,7 @@ SMTPD_POLICY_README protocol) and answer per client_address, in tiers:
                                                                 logged as a warning; --strict: --reject
                                                                 for other regions
   anything else (other networks, Mimecast website addresses)  -> --reject (REJECT 5.7.1 ...)
-  --tag: every client          -> PREPEND X-Mimecastip-Class: <class>; tier=<pass|defer|reject>; ...
+  --tag: every client, the same tiers                         -> PREPEND X-Mimecastip-Class: <class>; tier=...
   missing or unparseable client_address                       -> DEFER_IF_PERMIT 4.7.1 (never a pass)
   internal error                                               -> DEFER_IF_PERMIT 4.3.0
 
@@ -59,7 +59,8 @@ failed reload keeps the old data and logs the error. --data must be a
 regular file: a FIFO, device or directory is refused.
 
 Postfix main.cf (after reject_unauth_destination, or OK would make an open relay;
-a default_action with spaces needs braces of its own):
+a default_action with spaces needs braces of its own; for port 25 only, set it
+with -o in master.cf's smtp service, see the README):
   smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination,
       check_policy_service { inet:127.0.0.1:10040, timeout=10s, { default_action = 451 4.3.5 Mimecast policy service unavailable } }
 `
@@ -85,7 +86,7 @@ func (m *modeFlag) Set(s string) error {
 
 func cmdPolicy(env *Env, args []string) int {
 	const name = "policy"
-	fs := newFlags(env, name, "--listen ADDR [--listen ADDR...] [--region R,...] [--data FILE] [--pass ACTION] [--reject ACTION] [--tag] [flags]", policyDescription)
+	fs := newFlags(env, name, "--listen ADDR [--listen ADDR...] [--region R,...] [--data FILE] [--pass ACTION] [--other ACTION] [--reject ACTION] [--strict] [--tag] [flags]", policyDescription)
 	var listens listFlag
 	fs.Var(&listens, "listen", "listen on `ADDR`: HOST:PORT, inet:HOST:PORT, unix:/PATH or a path (repeatable; required)")
 	regionList := regionFlag(fs, "; pass only the gateways of these (default: every region, with a warning)")
@@ -96,7 +97,7 @@ func cmdPolicy(env *Env, args []string) int {
 	strict := fs.Bool("strict", false, "answer Mimecast gateways of other regions with --reject instead of --other")
 	tag := fs.Bool("tag", false, "tag-only mode: answer PREPEND <tag-header>: <class>; tier=... for every client instead of --pass/--other/--reject")
 	tagHeader := fs.String("tag-header", policy.DefaultTagHeader, "header `name` of --tag ("+policy.LegacyTagHeader+" for the name of earlier versions)")
-	allowFrom := fs.String("allow-from", "127.0.0.0/8,::1/128", "`CIDR,...` of the TCP peers that may ask; others are closed without an answer")
+	allowFrom := fs.String("allow-from", "127.0.0.0/8,::1/128", "comma-separated `prefixes` of the TCP peers that may ask; others are closed without an answer")
 	logLevel := fs.String("log-level", "info", "log `level`: debug (one line per decision), info, warn or error")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json (logs go to stderr)")
 	socketMode := modeFlag(0o666)
