@@ -71,14 +71,17 @@ func (o Options) withDefaults() (Options, error) {
 //     address: Defer
 //  4. everything else (other networks, Mimecast website and Web Security
 //     addresses): Reject
+//
+// A mail row published for "global" alone never passes (Mimecast
+// publishes none; such a row is doubtful data): it is in tier 2.
 type Engine struct {
 	opt     Options
 	version string // the dataset's @version
 	source  string // the data file, or "embedded"
 	mail    int    // active mail ranges in scope
 
-	scoped  *mimecastip.Classifier // Options.Regions (plus global)
-	wide    *mimecastip.Classifier // every region; nil when scoped is every region
+	scoped  *mimecastip.Classifier // active rows of Options.Regions, global non-mail rows
+	wide    *mimecastip.Classifier // every active row
 	retired *mimecastip.Classifier // retired mail rows of every region, as active rows
 
 	passTmpl, otherTmpl, rejectTmpl template
@@ -103,9 +106,17 @@ func NewEngine(d *regions.Dataset, source string, opt Options) (*Engine, error) 
 	e := &Engine{opt: opt, version: d.Version, source: source,
 		passTmpl: parseTemplate(opt.PassAction), otherTmpl: parseTemplate(opt.OtherAction), rejectTmpl: parseTemplate(opt.RejectAction)}
 
-	own := opt.Regions &^ regions.SetOf(regions.Global)
-	var retired []regions.Range
+	global := regions.SetOf(regions.Global)
+	own := opt.Regions &^ global
+	var retired, scoped []regions.Range
 	for _, r := range d.Ranges {
+		// Mimecast publishes no mail range for every account: a mail row
+		// of "global" alone is doubtful data (a poisoned refresh, a typo)
+		// and never passes; it falls to the other-region tier.
+		globalMail := r.Service.Mail() && r.Regions&^global == 0
+		if !r.Retired && !globalMail && (all || !r.Regions.Intersect(opt.Regions.Union(global)).IsEmpty()) {
+			scoped = append(scoped, r)
+		}
 		if !r.Service.Mail() {
 			continue
 		}
@@ -114,7 +125,7 @@ func NewEngine(d *regions.Dataset, source string, opt Options) (*Engine, error) 
 			retired = append(retired, r)
 			continue
 		}
-		if all || !r.Regions.Intersect(own).IsEmpty() {
+		if !globalMail && (all || !r.Regions.Intersect(own).IsEmpty()) {
 			e.mail++
 		}
 	}
@@ -128,17 +139,11 @@ func NewEngine(d *regions.Dataset, source string, opt Options) (*Engine, error) 
 		}
 		return c, nil
 	}
-	if all {
-		if e.scoped, err = build(d.Ranges); err != nil {
-			return nil, err
-		}
-	} else {
-		if e.scoped, err = build(regions.Filter(d.Ranges, opt.Regions)); err != nil {
-			return nil, err
-		}
-		if e.wide, err = build(d.Ranges); err != nil {
-			return nil, err
-		}
+	if e.scoped, err = build(scoped); err != nil {
+		return nil, err
+	}
+	if e.wide, err = build(d.Ranges); err != nil {
+		return nil, err
 	}
 	if e.retired, err = build(retired); err != nil {
 		return nil, err
@@ -278,10 +283,7 @@ func (e *Engine) DecideAddr(addr netip.Addr) Decision {
 	case d.Result.Class != mimecastip.Foreign:
 		d.Verdict = Pass
 	default:
-		var w mimecastip.Result
-		if e.wide != nil {
-			w = e.wide.Lookup(addr)
-		}
+		w := e.wide.Lookup(addr)
 		switch {
 		case w.Class != mimecastip.Foreign:
 			d.Other, d.Reason = w, "other region"

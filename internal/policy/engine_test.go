@@ -101,6 +101,9 @@ func refTier(rs []regions.Range, scope regions.Set, strict bool, a netip.Addr) V
 		return b, found
 	}
 	inScope := func(r regions.Range) bool {
+		if r.Service.Mail() && r.Regions == regions.SetOf(regions.Global) {
+			return false // a mail row of global alone never passes
+		}
 		return scope.IsEmpty() || !r.Regions.Intersect(scope.Add(regions.Global)).IsEmpty()
 	}
 	if r, ok := best(func(r regions.Range) bool { return !r.Retired && inScope(r) }); ok && r.Service.Mail() {
@@ -452,4 +455,24 @@ func FuzzDecideAddr(f *testing.F) {
 			t.Fatalf("%s: action %q", a, d.Action)
 		}
 	})
+}
+
+// TestEngineGlobalMailRowNeverPasses: a gateway row of "global" alone (as
+// a poisoned refresh once wrote) passes in no scope; it defers.
+func TestEngineGlobalMailRowNeverPasses(t *testing.T) {
+	d := regions.Embedded()
+	d.Ranges = append(d.Ranges, regions.Range{Prefix: netip.MustParsePrefix("8.8.8.0/24"), Regions: regions.SetOf(regions.Global),
+		Service: regions.Gateway, FirstSeen: "2026", LastSeen: "2026", Sources: []string{"dc"}})
+	for _, scope := range []regions.Set{regions.SetOf(regions.EU), regions.SetOf(regions.US, regions.Global), 0} {
+		e, err := NewEngine(d, "test", Options{Regions: scope})
+		require.NoError(t, err)
+		dec := e.DecideAddr(netip.MustParseAddr("8.8.8.8"))
+		assert.Equal(t, Defer, dec.Verdict, "scope %q", scope)
+		assert.Equal(t, "global", dec.Regions().String())
+		eu := e.DecideAddr(netip.MustParseAddr(firstAddrOf(t, regions.EU, regions.Gateway))).Verdict
+		assert.Equal(t, scope.IsEmpty() || scope.Has(regions.EU), eu == Pass, "scope %q: EU gateway %v", scope, eu)
+	}
+	// A region selecting only that row selects no mail range.
+	_, err := NewEngine(d, "test", Options{Regions: regions.SetOf(regions.Global)})
+	assert.Error(t, err)
 }
