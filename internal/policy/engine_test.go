@@ -476,3 +476,21 @@ func TestEngineGlobalMailRowNeverPasses(t *testing.T) {
 	_, err := NewEngine(d, "test", Options{Regions: regions.SetOf(regions.Global)})
 	assert.Error(t, err)
 }
+
+// ExampleLive holds the engine of a long-running service (the policy
+// server, a milter) and reloads it, as on SIGHUP.
+func ExampleLive() {
+	live, err := NewLive(Loader("", Options{Regions: regions.SetOf(regions.EU), Strict: true}))
+	if err != nil {
+		panic(err)
+	}
+	d := live.DecideAddr(netip.MustParseAddr("170.10.129.5"))
+	fmt.Println(d.Verdict, d.Reason, d.Regions(), d.Temporary())
+	if _, err := live.Reload(); err != nil {
+		fmt.Println("reload failed; the old engine stays:", err)
+	}
+	fmt.Println(live.Engine().MailRanges() > 0)
+	// Output:
+	// reject other region us false
+	// true
+}
