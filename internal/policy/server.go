@@ -398,7 +398,17 @@ func (s *Server) refuseOne(l net.Listener) bool {
 	}
 	s.spare.Close()
 	s.spare = nil
-	if nc, err := l.Accept(); err == nil {
+	// The client that made accept fail is in the backlog; should it be
+	// gone, do not wait for (and refuse) the next one.
+	dl, _ := l.(interface{ SetDeadline(time.Time) error })
+	if dl != nil {
+		dl.SetDeadline(time.Now().Add(100 * time.Millisecond))
+	}
+	nc, err := l.Accept()
+	if dl != nil {
+		dl.SetDeadline(time.Time{})
+	}
+	if err == nil {
 		s.stats.connsTotal.Add(1)
 		s.stats.connsRefused.Add(1)
 		_, peer := s.allowed(nc)
