@@ -211,6 +211,7 @@ const (
 
 var verdictNames = [...]string{Pass: "pass", Reject: "reject", Defer: "defer", TempFail: "tempfail"}
 
+// String returns "pass", "reject", "defer" or "tempfail".
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) && v != 0 {
 		return verdictNames[v]
