@@ -54,6 +54,7 @@ func commands() []command {
 		{"regions", "list regions, account codes, SPF includes, URLs and ports", cmdRegions},
 		{"policy", "serve Postfix policy delegation requests (check_policy_service)", cmdPolicy},
 		{"refresh", "compare the data with Mimecast's SPF records, optionally write a new file", cmdRefresh},
+		{"trace", "tell from a message's headers whether it really came through Mimecast", cmdTrace},
 	}
 }
 

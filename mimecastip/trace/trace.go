@@ -348,7 +348,11 @@ func (t *Tracer) judge(res *Result, a netip.Addr, where string) {
 		if w := t.cfg.Wide.Lookup(a); w.Class != mimecastip.Foreign {
 			res.Verdict = OtherRegion
 			res.Match = w
-			res.Reasons = append(res.Reasons, fmt.Sprintf("%s is from %s, a Mimecast %s address of %s (%s), outside the configured regions (%s)", where, a, w.Class, w.Regions, w.Prefix(), scope))
+			what := "gateway"
+			if w.Class == mimecastip.NonSPF {
+				what = "non-SPF relay"
+			}
+			res.Reasons = append(res.Reasons, fmt.Sprintf("%s is from %s, a Mimecast %s of %s (%s), outside the configured regions (%s)", where, a, what, w.Regions, w.Prefix(), scope))
 			break
 		}
 		desc := "not a Mimecast mail address"
