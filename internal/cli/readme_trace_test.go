@@ -12,7 +12,8 @@ import (
 // TestReadmeTraceExample runs the README's trace example and compares the
 // output with the README's.
 func TestReadmeTraceExample(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+	root := strings.TrimSuffix(traceFixtures, "mimecastip/trace/testdata/")
+	b, err := os.ReadFile(root + "README.md")
 	require.NoError(t, err)
 	readme := string(b)
 	const cmd = "$ mimecastip trace --region us mimecastip/trace/testdata/eu-gateway.eml mimecastip/trace/testdata/forged.eml\n"
@@ -27,17 +28,17 @@ func TestReadmeTraceExample(t *testing.T) {
 	args := strings.Fields(strings.TrimPrefix(strings.TrimSpace(cmd), "$ mimecastip "))
 	for k, a := range args {
 		if strings.HasPrefix(a, "mimecastip/") {
-			args[k] = "../../" + a
+			args[k] = root + a
 		}
 	}
 	r := cliRun("", args...)
-	assert.Equal(t, want, strings.ReplaceAll(r.stdout, "../../mimecastip/", "mimecastip/"))
+	assert.Equal(t, want, strings.ReplaceAll(r.stdout, root+"mimecastip/", "mimecastip/"))
 	assert.Equal(t, status, map[int]string{0: "0", 1: "1", 2: "2"}[r.code])
 }
 
 // TestReadmeMilterFacts: the milter section states what the tests check.
 func TestReadmeMilterFacts(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile(strings.TrimSuffix(traceFixtures, "mimecastip/trace/testdata/") + "README.md")
 	require.NoError(t, err)
 	readme := string(b)
 	for _, s := range []string{

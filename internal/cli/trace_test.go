@@ -11,7 +11,38 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const traceFixtures = "../../mimecastip/trace/testdata/"
+// traceFixtures is the trace package's testdata directory (with a
+// trailing slash), found by walking up from the test's directory, so the
+// tests keep working when the command's packages move (module split).
+var traceFixtures = func() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	for {
+		p := filepath.Join(dir, "mimecastip", "trace", "testdata")
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			rel, err := filepath.Rel(mustGetwd(), p)
+			if err != nil {
+				panic(err)
+			}
+			return rel + string(filepath.Separator)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			panic("mimecastip/trace/testdata not found above the test directory")
+		}
+		dir = parent
+	}
+}()
+
+func mustGetwd() string {
+	d, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
 
 func traceJSONLines(t *testing.T, out string) []map[string]any {
 	t.Helper()
