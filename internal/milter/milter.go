@@ -168,16 +168,40 @@ func New(cfg Config) (*Server, error) {
 	if !cfg.Tag {
 		protocol |= gomilter.OptNoHeaders | gomilter.OptNoEOH
 	}
+	actions := gomilter.OptAction(0) // enforce mode only accepts and refuses
+	if cfg.Tag {
+		actions = gomilter.OptAddHeader | gomilter.OptChangeHeader
+	}
 	opts := []gomilter.Option{
 		gomilter.WithMilter(func() gomilter.Milter { return &session{s: s} }),
 		gomilter.WithProtocol(protocol),
-		gomilter.WithActions(gomilter.OptAddHeader | gomilter.OptChangeHeader),
+		gomilter.WithActions(actions),
+		gomilter.WithNegotiationCallback(negotiate(cfg.Tag)),
 	}
 	if cfg.ReadTimeout > 0 {
 		opts = append(opts, gomilter.WithReadTimeout(cfg.ReadTimeout))
 	}
 	s.srv = gomilter.NewServer(opts...)
 	return s, nil
+}
+
+// negotiate accepts what the MTA offers instead of insisting on every
+// wish: the protocol steps it will not skip are answered with "continue",
+// and header deletion (which maddy does not offer) is optional. Tag mode
+// needs header insertion; without it the negotiation fails, and the MTA
+// applies its own failure action (Postfix milter_default_action,
+// Sendmail F=T, maddy fail_open false: a temporary failure).
+func negotiate(tag bool) gomilter.NegotiationCallbackFunc {
+	return func(mtaVersion, milterVersion uint32, mtaActions, milterActions gomilter.OptAction, mtaProtocol, milterProtocol gomilter.OptProtocol, offered gomilter.DataSize) (uint32, gomilter.OptAction, gomilter.OptProtocol, gomilter.DataSize, error) {
+		version := min(mtaVersion, milterVersion)
+		if version < 2 {
+			return 0, 0, 0, 0, fmt.Errorf("milter: MTA speaks milter protocol version %d; want 2 to 6", mtaVersion)
+		}
+		if tag && mtaActions&gomilter.OptAddHeader == 0 {
+			return 0, 0, 0, 0, errors.New("milter: tag mode needs the add-header action, which the MTA does not offer")
+		}
+		return version, milterActions & mtaActions, milterProtocol & mtaProtocol, offered, nil
+	}
 }
 
 // Current returns the snapshot in use.
@@ -361,6 +385,11 @@ func (m *session) EndOfMessage(mod gomilter.Modifier) (*gomilter.Response, error
 			if strings.EqualFold(h.Name, name) {
 				n++
 			}
+		}
+		if n > 0 && mod.Actions()&gomilter.OptChangeHeader == 0 {
+			// maddy cannot delete header fields: ours still goes first.
+			m.s.log.Warn("the MTA cannot delete header fields; the sender's copies of the tag header stay below ours", "client_address", m.addr, "copies", n)
+			n = 0
 		}
 		for i := n; i >= 1; i-- {
 			if err := mod.ChangeHeader(i, name, ""); err != nil {

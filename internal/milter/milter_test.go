@@ -307,3 +307,46 @@ func TestServeErrorsMapped(t *testing.T) {
 	err = s.Serve(l)
 	assert.True(t, errors.Is(err, ErrServerClosed), "%v", err)
 }
+
+// TestNegotiationWithALimitedMTA: an MTA that offers fewer actions (maddy
+// cannot delete header fields) still gets the lockdown, and tag mode
+// still inserts its header; an MTA that cannot add headers fails the
+// negotiation of tag mode, which the MTA turns into a temporary failure.
+func TestNegotiationWithALimitedMTA(t *testing.T) {
+	_, enf := serve(t, Config{Load: Loader("", regions.SetOf(regions.US))})
+	_, tag := serve(t, Config{Tag: true, Load: Loader("", regions.SetOf(regions.US))})
+
+	s, err := gomilter.NewClient("tcp", enf, gomilter.WithActions(0)).Session(nil)
+	require.NoError(t, err)
+	defer s.Close()
+	act, err := s.Conn("x", gomilter.FamilyInet, 1, "8.8.8.8")
+	require.NoError(t, err)
+	assert.Equal(t, uint16(550), act.SMTPCode)
+
+	_, err = gomilter.NewClient("tcp", tag, gomilter.WithActions(0)).Session(nil)
+	assert.Error(t, err, "tag mode without add-header must not negotiate")
+
+	s, err = gomilter.NewClient("tcp", tag, gomilter.WithActions(gomilter.OptAddHeader)).Session(nil)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Conn("x", gomilter.FamilyInet, 1, "170.10.129.124")
+	require.NoError(t, err)
+	_, err = s.Helo("x")
+	require.NoError(t, err)
+	_, err = s.Mail("<a@x>", "")
+	require.NoError(t, err)
+	_, err = s.Rcpt("<b@y>", "")
+	require.NoError(t, err)
+	_, err = s.DataStart()
+	require.NoError(t, err)
+	_, err = s.HeaderField(DefaultTagHeader, " forged", nil)
+	require.NoError(t, err)
+	_, err = s.HeaderEnd()
+	require.NoError(t, err)
+	mods, act, err := s.BodyReadFrom(strings.NewReader("x\r\n"))
+	require.NoError(t, err)
+	assert.Equal(t, gomilter.ActionAccept, act.Type)
+	require.Len(t, mods, 1)
+	assert.Equal(t, gomilter.ActionInsertHeader, mods[0].Type)
+	assert.True(t, strings.HasPrefix(mods[0].HeaderValue, "mimecast; address=170.10.129.124;"), mods[0].HeaderValue)
+}
