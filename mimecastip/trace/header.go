@@ -89,7 +89,7 @@ type Reader struct {
 
 // NewReader returns a Reader on r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 64<<10)}
+	return &Reader{br: bufio.NewReaderSize(r, 16<<10)}
 }
 
 func (r *Reader) limit() int {

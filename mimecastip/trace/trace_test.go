@@ -280,3 +280,24 @@ func TestOldRegionalRelayName(t *testing.T) {
 	require.Len(t, r.Trail.Relays, 1)
 	assert.Equal(t, regions.AU, r.Trail.Relays[0].Grid)
 }
+
+func TestARCAuthenticationResults(t *testing.T) {
+	msg := "Received: from a (a [203.0.113.9]) by mx.example.com; date\n" +
+		"ARC-Authentication-Results: i=1; relay.mimecast.com; auth=pass smtp.auth=CDE12A34 smtp.mailfrom=x@y\n" +
+		"ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d=dkim.mimecast.com; s=201903; b=x\n" +
+		"Authentication-Results: mx.example.com; spf=pass smtp.auth=CUSA999 (not Mimecast's)\n\n"
+	m, err := ParseHeader([]byte(msg))
+	require.NoError(t, err)
+	r := usTracer(t, Config{}).Trace(m)
+	assert.Equal(t, Forged, r.Verdict)
+	assert.Equal(t, []string{"CDE12A34"}, r.Trail.AccountCodes, "only relay.mimecast.com's results count")
+	assert.Equal(t, regions.SetOf(regions.DE), r.Trail.AccountRegions)
+	assert.True(t, r.Trail.ARC)
+	assert.Equal(t, []string{"ARC-Authentication-Results", "ARC-Message-Signature"}, r.Trail.Headers)
+
+	// Without any Mimecast field, the same boundary is a bypass.
+	m, err = ParseHeader([]byte("Received: from a (a [203.0.113.9]) by mx.example.com; date\n" +
+		"Authentication-Results: mx.example.com; spf=pass\nARC-Seal: i=1; d=example.net; b=x\n\n"))
+	require.NoError(t, err)
+	assert.Equal(t, Bypass, usTracer(t, Config{}).Trace(m).Verdict)
+}
