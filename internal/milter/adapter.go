@@ -34,6 +34,7 @@ type rangesDecider struct {
 	scoped, wide, retired *mimecastip.Classifier
 }
 
+// DecideAddr applies the tiers to a.
 func (r *rangesDecider) DecideAddr(a netip.Addr) Decision {
 	if !a.IsValid() {
 		return Decision{Verdict: TempFail, Tier: "error", Reason: "no client address"}

@@ -67,6 +67,7 @@ const (
 	Reject
 )
 
+// String returns "pass", "reject" or "tempfail".
 func (v Verdict) String() string {
 	switch v {
 	case Pass:
@@ -306,6 +307,7 @@ func (m *session) safe(stage string, f func() *gomilter.Response) (resp *gomilte
 	return f()
 }
 
+// Connect decides the client (the milter protocol's connect event).
 func (m *session) Connect(host, family string, port uint16, addr string, _ gomilter.Modifier) (*gomilter.Response, error) {
 	return m.safe("connect", func() *gomilter.Response {
 		m.ok, m.hdrs, m.size, m.trunc = false, nil, 0, false
@@ -353,6 +355,7 @@ func prefixText(p netip.Prefix) string {
 	return p.String()
 }
 
+// Header keeps a header field for the trace, within MaxHeaderBytes.
 func (m *session) Header(name, value string, _ gomilter.Modifier) (*gomilter.Response, error) {
 	return m.safe("header", func() *gomilter.Response {
 		if m.trunc {
@@ -369,6 +372,7 @@ func (m *session) Header(name, value string, _ gomilter.Modifier) (*gomilter.Res
 	}), nil
 }
 
+// EndOfMessage adds the tag header (tag mode only gets here).
 func (m *session) EndOfMessage(mod gomilter.Modifier) (*gomilter.Response, error) {
 	return m.safe("eom", func() *gomilter.Response {
 		defer func() { m.hdrs, m.size, m.trunc = nil, 0, false }()
@@ -406,6 +410,7 @@ func (m *session) EndOfMessage(mod gomilter.Modifier) (*gomilter.Response, error
 	}), nil
 }
 
+// Abort forgets the message's headers.
 func (m *session) Abort(gomilter.Modifier) error {
 	m.hdrs, m.size, m.trunc = nil, 0, false
 	return nil

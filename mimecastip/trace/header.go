@@ -56,6 +56,7 @@ type Error struct {
 	Msg     string
 }
 
+// Error formats e as "message N, line L: what".
 func (e *Error) Error() string {
 	return fmt.Sprintf("message %d, line %d: %s", e.Message, e.Line, e.Msg)
 }
