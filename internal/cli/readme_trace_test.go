@@ -50,6 +50,9 @@ func TestReadmeMilterFacts(t *testing.T) {
 	} {
 		assert.Contains(t, readme, s)
 	}
+	// The maddy check block the maddy test runs.
+	assert.Contains(t, readme, "smtp tcp://0.0.0.0:25 {\n"+maddyCheck(8899))
+	assert.Contains(t, readme, "554 5.0.0 Internal server error")
 	// The Sendmail line the Sendmail test runs.
 	assert.Contains(t, readme, sendmailMilterLine(8899))
 	// The help text carries the same Postfix lines.
