@@ -75,3 +75,36 @@ func TestMilterCommand(t *testing.T) {
 	assert.Equal(t, gomilter.ActionAccept, conn("170.10.129.124").Type)
 	assert.Contains(t, m.stderr.String(), "client_address=8.8.8.8 host=client.example.net verdict=reject tier=foreign")
 }
+
+// TestMilterUnixSocket: --listen unix:/PATH with --socket-mode, as
+// Postfix's smtpd_milters = unix:/PATH reaches it.
+func TestMilterUnixSocket(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "milter.sock")
+	sigs := make(chan string, 2)
+	status := make(chan int, 1)
+	stderr := &lockedBuffer{}
+	go func() {
+		status <- Main([]string{"milter", "--listen", "unix:" + sock, "--region", "us", "--socket-mode", "0660"},
+			&Env{Stdin: strings.NewReader(""), Stdout: &lockedBuffer{}, Stderr: stderr, Signals: sigs})
+	}()
+	waitDial(t, "unix", sock)
+	fi, err := os.Stat(sock)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o660), fi.Mode().Perm())
+	s, err := gomilter.NewClient("unix", sock).Session(nil)
+	require.NoError(t, err)
+	act, err := s.Conn("x", gomilter.FamilyInet6, 1, "2001:db8::5")
+	require.NoError(t, err)
+	assert.Equal(t, uint16(550), act.SMTPCode)
+	s.Close()
+	sigs <- "TERM"
+	select {
+	case st := <-status:
+		assert.Equal(t, ExitOK, st, stderr.String())
+	case <-time.After(40 * time.Second):
+		t.Fatal("milter did not stop")
+	}
+	_, err = os.Stat(sock)
+	assert.True(t, os.IsNotExist(err), "socket removed at exit")
+}
