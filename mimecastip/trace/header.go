@@ -254,6 +254,10 @@ func (r *Reader) next() (*Message, error) {
 			if err != nil {
 				return nil, err
 			}
+			if !r.started && r.line == 1 {
+				// A UTF-8 byte-order mark, as Windows tools save files.
+				line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+			}
 			if len(bytes.TrimSpace(line)) != 0 || r.started {
 				break
 			}

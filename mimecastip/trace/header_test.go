@@ -164,3 +164,13 @@ func TestParseReceivedForms(t *testing.T) {
 	assert.False(t, h.Addr.IsValid())
 	assert.Equal(t, "the from clause records no address", h.AddrProblem)
 }
+
+func TestByteOrderMark(t *testing.T) {
+	ms, errs := readAll(t, "\xef\xbb\xbfReceived: from a (a [192.0.2.1]) by b\r\n\r\nbody", 0)
+	require.Empty(t, errs)
+	require.Len(t, ms, 1)
+	assert.Equal(t, "Received", ms[0].Fields[0].Name)
+	// Only at the very start.
+	_, errs = readAll(t, "A: x\n\xef\xbb\xbfB: y\n", 0)
+	require.Len(t, errs, 1)
+}

@@ -292,7 +292,7 @@ func (t *Tracer) Trace(m *Message) Result {
 	}
 	where := fmt.Sprintf("the boundary hop (Received #%d, line %d, by %s)", h.Index+1, h.Line, orNone(h.By))
 	if !h.Addr.IsValid() {
-		res.Reasons = append(res.Reasons, fmt.Sprintf("%s has no usable client address: %s", where, h.AddrProblem))
+		res.Reasons = append(res.Reasons, fmt.Sprintf("%s has no usable client address: %s (if a mailbox server or filter added it after your MX, name your MTAs with By / --by)", where, h.AddrProblem))
 		res.Reasons = append(res.Reasons, trailReasons(&res.Trail)...)
 		return res
 	}
