@@ -26,7 +26,7 @@ func TestMilterUsageErrors(t *testing.T) {
 		{[]string{"milter", "--listen", "127.0.0.1:0", "--region", "mars"}, `unknown region "mars"`},
 		{[]string{"milter", "--listen", "127.0.0.1:0", "--region", "us", "--tag-header", "X-Mimecast-Verdict"}, "Mimecast header name"},
 		{[]string{"milter", "--listen", "127.0.0.1:0", "--region", "us", "--data", bad}, bad},
-		{[]string{"milter", "--listen", "127.0.0.1:0", "--region", "je"}, "selects no Mimecast gateway"},
+		{[]string{"milter", "--listen", "127.0.0.1:0", "--region", "uspcom"}, "selects no Mimecast gateway"},
 		{[]string{"milter", "--listen", "nonsense", "--region", "us"}, "--listen nonsense"},
 		{[]string{"milter", "--listen", "127.0.0.1:0", "--region", "us", "--socket-mode", "999"}, "--socket-mode"},
 		{[]string{"milter", "--listen", "127.0.0.1:0", "--region", "us", "extra"}, `unexpected argument "extra"`},

@@ -211,7 +211,7 @@ func TestReload(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ranges.txt")
 	write := func(rows string) {
-		d := "@version 2026-01-01\n@source t 2026-01-01 test\n" + rows
+		d := "@version 2026-01-01\n@source t 2026-01-01 test\n" + rows + regions.EndLine(strings.Count(rows, "\n")) + "\n"
 		require.NoError(t, os.WriteFile(path, []byte(d), 0o644))
 	}
 	write("170.10.129.0/24 us gateway active 2026 2026 t\n")
