@@ -162,17 +162,28 @@ func refuse(rr *RegionReport, kind, msg string) {
 // when it was retired.
 var retiredMark = regexp.MustCompile(`\bretired (\d{4}-\d{2}-\d{2})\b`)
 
-// RetiredOn returns the date row r was retired: the date of a "retired
-// YYYY-MM-DD" note in its comment (as [Apply] writes), or else its
+// RetiredOn returns the date row r was retired: the latest date of the
+// "retired YYYY-MM-DD" notes in its comment (as [Apply] writes; a row
+// retired, listed again and retired again has several), or else its
 // LastSeen. "" for an active row.
 func RetiredOn(r regions.Range) string {
 	if !r.Retired {
 		return ""
 	}
-	if m := retiredMark.FindStringSubmatch(r.Comment); m != nil {
-		return m[1]
+	if d := latestMark(retiredMark, r.Comment); d != "" {
+		return d
 	}
 	return r.LastSeen
+}
+
+// latestMark returns the latest date that re's first group captures in
+// comment, or "".
+func latestMark(re *regexp.Regexp, comment string) string {
+	latest := ""
+	for _, m := range re.FindAllStringSubmatch(comment, -1) {
+		latest = max(latest, m[1])
+	}
+	return latest
 }
 
 // inWindow reports whether date (YYYY, YYYY-MM or YYYY-MM-DD) may lie on
