@@ -186,6 +186,14 @@ func latestMark(re *regexp.Regexp, comment string) string {
 	return latest
 }
 
+// movedMark matches the note [Apply] writes on a row that another
+// region's record lists now and include no longer does ("not in INCLUDE
+// on YYYY-MM-DD"): the region was dropped from the row, which stays
+// active.
+func movedMark(include string) *regexp.Regexp {
+	return regexp.MustCompile(`\bnot in ` + regexp.QuoteMeta(include) + ` on (\d{4}-\d{2}-\d{2})\b`)
+}
+
 // inWindow reports whether date (YYYY, YYYY-MM or YYYY-MM-DD) may lie on
 // or after since (YYYY-MM-DD). A partial date counts as the end of its
 // period, so doubt counts towards the guard.
@@ -201,7 +209,7 @@ func inWindow(date, since string) bool {
 
 // guardShrink refuses rr when the region loses half or more of its
 // SPF-derived rows or addresses, counting the rows this check drops and
-// the rows retired within the window.
+// the rows retired, or moved to another region, within the window.
 func guardShrink(rr *RegionReport, d *regions.Dataset, opts Options) {
 	day := opts.Today
 	if day.IsZero() {
@@ -213,12 +221,22 @@ func guardShrink(rr *RegionReport, d *regions.Dataset, opts Options) {
 	}
 	since := day.UTC().Add(-window).Format(time.DateOnly)
 	var recent []netip.Prefix
+	moved := movedMark(rr.Include)
 	for _, r := range d.Ranges {
-		if !r.Retired || !r.Regions.Has(rr.Region) || !r.SPFPublished() || r.Service != regions.Gateway {
+		if !r.SPFPublished() || r.Service != regions.Gateway {
 			continue
 		}
-		if inWindow(RetiredOn(r), since) {
-			recent = append(recent, r.Prefix)
+		switch {
+		case r.Retired && r.Regions.Has(rr.Region):
+			if inWindow(RetiredOn(r), since) {
+				recent = append(recent, r.Prefix)
+			}
+		case !r.Regions.Has(rr.Region):
+			// A row Apply moved to another region: the region lost it
+			// as surely as a retired one.
+			if on := latestMark(moved, r.Comment); on != "" && inWindow(on, since) {
+				recent = append(recent, r.Prefix)
+			}
 		}
 	}
 	rr.RecentRows = len(recent)

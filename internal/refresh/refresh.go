@@ -111,7 +111,8 @@ type RegionReport struct {
 	LostAddrs float64        `json:"spf_addresses_lost"`   // addresses of SPFRows SPF no longer covers
 	Unchecked []netip.Prefix `json:"not_judged,omitempty"` // SPF rows that could not be judged (another region of the row was not checked)
 	// RecentRows and RecentAddrs are the region's SPF-derived rows (and
-	// their addresses) retired within the shrink window; they count as lost.
+	// their addresses) retired, or moved to another region by [Apply],
+	// within the shrink window; they count as lost.
 	RecentRows  int     `json:"spf_rows_retired_in_window"`
 	RecentAddrs float64 `json:"spf_addresses_retired_in_window"`
 }
