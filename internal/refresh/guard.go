@@ -67,6 +67,36 @@ func additionBound(d *regions.Dataset, r regions.Region, is6 bool) (bits int, ok
 	return max(bits, BroadestPublished4), true
 }
 
+// NetworkBits4 and NetworkBits6 size the networks of the new-network
+// guard: a refresh adds without review only prefixes whose /16 (IPv4) or
+// /32 (IPv6) already holds a row of the dataset (any region, service or
+// status). Otherwise one poisoned answer could put a /24 of anyone's
+// space into the lockdown, each night, as ordinary drift; real Mimecast
+// additions in a new network are rare and get one --accept.
+const (
+	NetworkBits4 = 16
+	NetworkBits6 = 32
+)
+
+func networkBits(p netip.Prefix) int {
+	if p.Addr().Is4() {
+		return NetworkBits4
+	}
+	return NetworkBits6
+}
+
+// inKnownNetwork reports whether p's network (see [NetworkBits4]) overlaps
+// a row of d.
+func inKnownNetwork(d *regions.Dataset, p netip.Prefix) bool {
+	net := netip.PrefixFrom(p.Addr(), min(p.Bits(), networkBits(p))).Masked()
+	for _, r := range d.Ranges {
+		if r.Prefix.Overlaps(net) {
+			return true
+		}
+	}
+	return false
+}
+
 // unionSize returns the number of addresses the prefixes hold together.
 func unionSize(ps []netip.Prefix) float64 {
 	ps = slices.Clone(ps)
@@ -102,8 +132,9 @@ func nameSome(items []string) string {
 }
 
 // guardAdditions refuses rr when its additions are broader than the
-// region's bound, IPv6 while the dataset has none, or more than double the
-// region's addresses, except prefixes the admin accepted.
+// region's bound, IPv6 while the dataset has none, in a network where the
+// dataset has no row, or more than double the region's addresses, except
+// prefixes the admin accepted.
 func guardAdditions(rr *RegionReport, d *regions.Dataset, active []regions.Range, opts Options) {
 	var why []string
 	var grow []netip.Prefix
@@ -119,6 +150,8 @@ func guardAdditions(rr *RegionReport, d *regions.Dataset, active []regions.Range
 			why = append(why, fmt.Sprintf("%s in %s is IPv6, and no source has ever published an IPv6 range", term(a.Prefix), a.Via))
 		case a.Prefix.Bits() < bound:
 			why = append(why, fmt.Sprintf("%s in %s is broader than /%d, the broadest region %s may gain without review", term(a.Prefix), a.Via, bound, rr.Region))
+		case !inKnownNetwork(d, a.Prefix):
+			why = append(why, fmt.Sprintf("%s in %s is a new network: no row of the dataset lies in its /%d", term(a.Prefix), a.Via, networkBits(a.Prefix)))
 		}
 		grow = append(grow, a.Prefix)
 	}
