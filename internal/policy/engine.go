@@ -73,7 +73,9 @@ func (o Options) withDefaults() (Options, error) {
 //     addresses): Reject
 //
 // A mail row published for "global" alone never passes (Mimecast
-// publishes none; such a row is doubtful data): it is in tier 2.
+// publishes none; such a row is doubtful data): it is in tier 2. The
+// global tag of a mail row of other regions never widens its scope
+// either: "eu,global" passes for eu only.
 type Engine struct {
 	opt     Options
 	version string // the dataset's @version
@@ -112,9 +114,15 @@ func NewEngine(d *regions.Dataset, source string, opt Options) (*Engine, error) 
 	for _, r := range d.Ranges {
 		// Mimecast publishes no mail range for every account: a mail row
 		// of "global" alone is doubtful data (a poisoned refresh, a typo)
-		// and never passes; it falls to the other-region tier.
+		// and never passes; it falls to the other-region tier. Nor does
+		// the global tag widen a mail row of other regions ("eu,global"):
+		// such a row is in scope for its own regions only.
 		globalMail := r.Service.Mail() && r.Regions&^global == 0
-		if !r.Retired && !globalMail && (all || !r.Regions.Intersect(opt.Regions.Union(global)).IsEmpty()) {
+		scope := opt.Regions.Union(global)
+		if r.Service.Mail() {
+			scope = own
+		}
+		if !r.Retired && !globalMail && (all || !r.Regions.Intersect(scope).IsEmpty()) {
 			scoped = append(scoped, r)
 		}
 		if !r.Service.Mail() {

@@ -104,6 +104,9 @@ func refTier(rs []regions.Range, scope regions.Set, strict bool, a netip.Addr) V
 		if r.Service.Mail() && r.Regions == regions.SetOf(regions.Global) {
 			return false // a mail row of global alone never passes
 		}
+		if r.Service.Mail() { // nor does the global tag widen a mail row
+			return scope.IsEmpty() || !(r.Regions.Intersect(scope) &^ regions.SetOf(regions.Global)).IsEmpty()
+		}
 		return scope.IsEmpty() || !r.Regions.Intersect(scope.Add(regions.Global)).IsEmpty()
 	}
 	if r, ok := best(func(r regions.Range) bool { return !r.Retired && inScope(r) }); ok && r.Service.Mail() {
