@@ -227,6 +227,33 @@ func movedMark(include string) *regexp.Regexp {
 	return regexp.MustCompile(`\bnot in ` + regexp.QuoteMeta(include) + ` on (\d{4}-\d{2}-\d{2})\b`)
 }
 
+// windowStart returns the first day (YYYY-MM-DD) of the shrink window
+// that ends on opts.Today.
+func windowStart(opts Options) string {
+	day := opts.Today
+	if day.IsZero() {
+		day = time.Now()
+	}
+	window := opts.Window
+	if window <= 0 {
+		window = ShrinkWindow
+	}
+	return day.UTC().Add(-window).Format(time.DateOnly)
+}
+
+// firstSeenAfter reports whether a row first seen on date (YYYY, YYYY-MM
+// or YYYY-MM-DD) is surely new since since: a partial date counts as the
+// start of its period, so doubt keeps a row in the shrink guard's base.
+func firstSeenAfter(date, since string) bool {
+	switch len(date) {
+	case 4:
+		date += "-01-01"
+	case 7:
+		date += "-01"
+	}
+	return date > since
+}
+
 // inWindow reports whether date (YYYY, YYYY-MM or YYYY-MM-DD) may lie on
 // or after since (YYYY-MM-DD). A partial date counts as the end of its
 // period, so doubt counts towards the guard.
@@ -244,15 +271,11 @@ func inWindow(date, since string) bool {
 // SPF-derived rows or addresses, counting the rows this check drops and
 // the rows retired, or moved to another region, within the window.
 func guardShrink(rr *RegionReport, d *regions.Dataset, opts Options) {
-	day := opts.Today
-	if day.IsZero() {
-		day = time.Now()
-	}
 	window := opts.Window
 	if window <= 0 {
 		window = ShrinkWindow
 	}
-	since := day.UTC().Add(-window).Format(time.DateOnly)
+	since := windowStart(opts)
 	var recent []netip.Prefix
 	moved := movedMark(rr.Include)
 	for _, r := range d.Ranges {
@@ -274,6 +297,12 @@ func guardShrink(rr *RegionReport, d *regions.Dataset, opts Options) {
 	}
 	rr.RecentRows = len(recent)
 	rr.RecentAddrs = unionSize(recent)
+	if rr.SPFRows+rr.RecentRows == 0 && rr.NewRows > 0 {
+		// Every row of the region is new: judge them as they are, so
+		// there is always a base.
+		rr.SPFRows, rr.SPFAddrs, rr.LostRows, rr.LostAddrs = rr.NewRows, rr.newAddrs, rr.newLostRows, rr.newLostAddrs
+		rr.NewRows = 0
+	}
 	baseRows, lostRows := rr.SPFRows+rr.RecentRows, rr.LostRows+rr.RecentRows
 	baseAddrs, lostAddrs := rr.SPFAddrs+rr.RecentAddrs, rr.LostAddrs+rr.RecentAddrs
 	if rr.LostRows == 0 && rr.LostAddrs == 0 {

@@ -115,6 +115,13 @@ type RegionReport struct {
 	// within the shrink window; they count as lost.
 	RecentRows  int     `json:"spf_rows_retired_in_window"`
 	RecentAddrs float64 `json:"spf_addresses_retired_in_window"`
+	// NewRows are the region's SPF-derived rows first seen within the
+	// shrink window: judged, but not counted in SPFRows and LostRows, so
+	// rows added lately cannot dilute the shrink guard.
+	NewRows int `json:"spf_rows_new_in_window"`
+
+	newAddrs, newLostAddrs float64 // addresses of NewRows, and of those SPF no longer covers
+	newLostRows            int     // NewRows SPF neither lists nor fully covers
 }
 
 // HasDrift reports whether rr adds or removes anything.
@@ -253,7 +260,7 @@ func CompareWith(d *regions.Dataset, checks []Check, opts Options) *Report {
 					rr.Added = append(rr.Added, a)
 				}
 			}
-			judgeRows(&rr, active, complete, checks)
+			judgeRows(&rr, active, complete, checks, windowStart(opts))
 			status := StatusOK
 			if rr.HasDrift() {
 				status = StatusDrift
@@ -327,7 +334,12 @@ func compareGlobal(rr *RegionReport, c Check, checks []Check, complete map[regio
 // exactly (a row for us,usb may be in usb's record only). It is judged
 // only when every region of the row that has an SPF include was expanded
 // completely; otherwise it is left out (Unchecked).
-func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Region]map[netip.Prefix]bool, checks []Check) {
+//
+// Rows first seen after since (the start of the shrink window) are judged
+// and reported, but left out of the counts (NewRows counts them): the
+// shrink guard measures a loss against the region as it was when the
+// window began, so new rows cannot dilute it.
+func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Region]map[netip.Prefix]bool, checks []Check, since string) {
 	checked := map[regions.Region]bool{}
 	for _, c := range checks {
 		checked[c.Region] = true
@@ -352,21 +364,30 @@ func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Re
 				listed = true
 			}
 		}
+		fresh := firstSeenAfter(row.FirstSeen, since)
+		if listed || decided {
+			if fresh {
+				rr.NewRows++
+				rr.newAddrs += size(row.Prefix)
+			} else {
+				rr.SPFRows++
+				rr.SPFAddrs += size(row.Prefix)
+			}
+		}
 		if listed {
-			rr.SPFRows++
-			rr.SPFAddrs += size(row.Prefix)
 			continue
 		}
 		if !decided {
 			rr.Unchecked = append(rr.Unchecked, row.Prefix)
 			continue
 		}
-		rr.SPFRows++
-		rr.SPFAddrs += size(row.Prefix)
 		covered, coveredBy := coverage(row.Prefix, sets)
-		if lost := size(row.Prefix) - covered; lost > 0 {
+		if lost := size(row.Prefix) - covered; lost > 0 && !fresh {
 			rr.LostRows++
 			rr.LostAddrs += lost
+		} else if lost > 0 {
+			rr.newLostRows++
+			rr.newLostAddrs += lost
 		}
 		rm := Removed{Prefix: row.Prefix, Row: *rowOf(row), CoveredBy: coveredBy}
 		if why := protected(row); why != "" {
