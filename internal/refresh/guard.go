@@ -254,6 +254,12 @@ func firstSeenAfter(date, since string) bool {
 	return date > since
 }
 
+// gainedMark matches the note [Apply] writes on an existing row that
+// include lists now ("in INCLUDE from YYYY-MM-DD").
+func gainedMark(include string) *regexp.Regexp {
+	return regexp.MustCompile(`\bin ` + regexp.QuoteMeta(include) + ` from (\d{4}-\d{2}-\d{2})\b`)
+}
+
 // inWindow reports whether date (YYYY, YYYY-MM or YYYY-MM-DD) may lie on
 // or after since (YYYY-MM-DD). A partial date counts as the end of its
 // period, so doubt counts towards the guard.

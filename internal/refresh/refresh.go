@@ -335,7 +335,8 @@ func compareGlobal(rr *RegionReport, c Check, checks []Check, complete map[regio
 // only when every region of the row that has an SPF include was expanded
 // completely; otherwise it is left out (Unchecked).
 //
-// Rows first seen after since (the start of the shrink window) are judged
+// Rows first seen after since (the start of the shrink window), or that
+// gained the region after since ("in INCLUDE from DATE"), are judged
 // and reported, but left out of the counts (NewRows counts them): the
 // shrink guard measures a loss against the region as it was when the
 // window began, so new rows cannot dilute it.
@@ -344,6 +345,7 @@ func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Re
 	for _, c := range checks {
 		checked[c.Region] = true
 	}
+	gained := gainedMark(rr.Include)
 	for _, row := range active {
 		if !row.Regions.Has(rr.Region) || !row.SPFPublished() {
 			continue
@@ -364,7 +366,7 @@ func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Re
 				listed = true
 			}
 		}
-		fresh := firstSeenAfter(row.FirstSeen, since)
+		fresh := firstSeenAfter(row.FirstSeen, since) || latestMark(gained, row.Comment) > since
 		if listed || decided {
 			if fresh {
 				rr.NewRows++

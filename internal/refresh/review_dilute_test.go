@@ -69,3 +69,34 @@ func TestGuardShrinkAllRowsNew(t *testing.T) {
 	assert.Equal(t, refresh.StatusRefused, eu.Status)
 	assert.Contains(t, eu.Error, "6 of 10 rows")
 }
+
+// Rows of another region that gain the region ("in RECORD from DATE")
+// keep their old first-seen date; they are new to the region all the same
+// and cannot dilute its base either.
+func TestGuardShrinkWindowNotDilutedByGainedRows(t *testing.T) {
+	data := tenRows("")
+	var za []netip.Prefix
+	for i := range 9 {
+		za = append(za, netip.MustParsePrefix(fmt.Sprintf("45.2.%d.0/24", 100+i)))
+		data += fmt.Sprintf("45.2.%d.0/24  za  gateway  active  2026-01-01  2026-11-01  spf-x\n", 100+i)
+	}
+	real := func(keep int) []netip.Prefix {
+		var ps []netip.Prefix
+		for i := range keep {
+			ps = append(ps, netip.MustParsePrefix(fmt.Sprintf("45.2.%d.0/24", 9-i)))
+		}
+		return ps
+	}
+	rec := func(eu []netip.Prefix) zone {
+		return zone{inc(regions.EU): {spftest.Record(append(eu, za...))}, inc(regions.ZA): {spftest.Record(za)}}
+	}
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	data, rep := night(t, data, rec(real(10)), day, regions.EU, regions.ZA)
+	require.Equal(t, refresh.StatusDrift, report(t, rep, regions.EU).Status, report(t, rep, regions.EU).Error)
+	require.Contains(t, lineWith(data, "45.2.100.0/24"), "eu,za")
+
+	_, rep = night(t, data, rec(real(1)), day.AddDate(0, 0, 1), regions.EU, regions.ZA)
+	eu := report(t, rep, regions.EU)
+	assert.Equal(t, refresh.StatusRefused, eu.Status, "9 of the 10 rows eu had a day ago")
+	assert.Contains(t, eu.Error, "9 of 10 rows")
+}
