@@ -62,7 +62,8 @@ func (o Options) withDefaults() (Options, error) {
 // (a parsed regions.Dataset) and never changes, so a server swaps a whole
 // Engine on reload (see Live) and every decision sees one dataset.
 //
-// The tiers, first match wins:
+// The tiers, first match wins (a website or Web Security row inside a
+// mail range does not hide the mail range):
 //
 //  1. an active gateway or non-SPF relay range of Options.Regions: Pass
 //  2. an active Mimecast mail range of another region: Defer (Reject with
@@ -85,6 +86,11 @@ type Engine struct {
 	scoped  *mimecastip.Classifier // active rows of Options.Regions, global non-mail rows
 	wide    *mimecastip.Classifier // every active row
 	retired *mimecastip.Classifier // retired mail rows of every region, as active rows
+	// The mail rows of scoped and wide, asked only when a website or Web
+	// Security row inside a mail range is the most specific match: the
+	// mail range decides then (an address in a Mimecast gateway range is
+	// never surely not Mimecast's).
+	scopedMail, wideMail *mimecastip.Classifier
 
 	passTmpl, otherTmpl, rejectTmpl template
 }
@@ -154,6 +160,21 @@ func NewEngine(d *regions.Dataset, source string, opt Options) (*Engine, error) 
 		return nil, err
 	}
 	if e.retired, err = build(retired); err != nil {
+		return nil, err
+	}
+	mailOf := func(rs []regions.Range) []regions.Range {
+		var out []regions.Range
+		for _, r := range rs {
+			if r.Service.Mail() && !r.Retired {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	if e.scopedMail, err = build(mailOf(scoped)); err != nil {
+		return nil, err
+	}
+	if e.wideMail, err = build(mailOf(d.Ranges)); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -252,12 +273,13 @@ func (d Decision) OtherRegion() bool { return d.Other.Class != mimecastip.Foreig
 // (and no active one).
 func (d Decision) IsRetired() bool { return d.Retired.Class != mimecastip.Foreign }
 
-// Match returns the range that decided: the scoped result when Mimecast
-// publishes the address in scope, else the other-region or retired range;
-// the zero Result when none holds the address.
+// Match returns the range that decided: the scoped result when it is a
+// mail range, else the other-region or retired range, else the scoped
+// result (a website or Web Security row, or the zero Result when none
+// holds the address).
 func (d Decision) Match() mimecastip.Result {
 	switch {
-	case d.Result.Published():
+	case d.Result.Class != mimecastip.Foreign:
 		return d.Result
 	case d.OtherRegion():
 		return d.Other
@@ -288,11 +310,23 @@ func (e *Engine) DecideAddr(addr netip.Addr) Decision {
 	}
 	addr = addr.Unmap().WithZone("")
 	d := Decision{Addr: addr, Result: e.scoped.Lookup(addr)}
+	if d.Result.Class == mimecastip.Foreign && d.Result.Published() {
+		// A website or Web Security row is the most specific in scope; a
+		// mail range of the scope holding it decides.
+		if m := e.scopedMail.Lookup(addr); m.Class != mimecastip.Foreign {
+			d.Result = m
+		}
+	}
 	switch {
 	case d.Result.Class != mimecastip.Foreign:
 		d.Verdict = Pass
 	default:
 		w := e.wide.Lookup(addr)
+		if w.Class == mimecastip.Foreign && w.Published() {
+			if m := e.wideMail.Lookup(addr); m.Class != mimecastip.Foreign {
+				w = m
+			}
+		}
 		switch {
 		case w.Class != mimecastip.Foreign:
 			d.Other, d.Reason = w, "other region"

@@ -46,3 +46,31 @@ func TestEngineGlobalTagOfMailRowDoesNotWiden(t *testing.T) {
 	assert.Equal(t, Reject, dec.Verdict)
 	assert.Equal(t, "global", dec.Regions().String())
 }
+
+// A website or Web Security row inside a gateway range (a custom data
+// file, or Mimecast listing one of its hosts in both) made the gateway's
+// address a 5xx: the most specific row decided, and it is not a mail row.
+// An address in a Mimecast mail range is never surely not Mimecast's: the
+// mail range decides its tier.
+func TestEngineWebsiteRowInsideGatewayRange(t *testing.T) {
+	d := regions.Embedded()
+	d.Ranges = append(d.Ranges, regions.Range{Prefix: netip.MustParsePrefix(usGateway + "/32"), Regions: regions.SetOf(regions.Global),
+		Service: regions.Website, FirstSeen: "2026", LastSeen: "2026", Sources: []string{"dc"}})
+	addr := netip.MustParseAddr(usGateway)
+	for _, tc := range []struct {
+		scope   regions.Set
+		strict  bool
+		verdict Verdict
+	}{{regions.SetOf(regions.US), false, Pass}, {0, false, Pass}, {regions.SetOf(regions.EU), false, Defer}, {regions.SetOf(regions.EU), true, Reject}} {
+		e, err := NewEngine(d, "test", Options{Regions: tc.scope, Strict: tc.strict})
+		require.NoError(t, err)
+		dec := e.DecideAddr(addr)
+		assert.Equal(t, tc.verdict, dec.Verdict, "--region %q strict %v", tc.scope, tc.strict)
+		assert.Equal(t, "us", dec.Regions().String(), "the gateway range decides")
+		assert.Equal(t, tc.verdict, refTier(d.Ranges, tc.scope, tc.strict, addr), "the reference agrees")
+	}
+	// The website address alone (outside every mail range) is still refused.
+	us, err := NewEngine(d, "test", Options{Regions: regions.SetOf(regions.US)})
+	require.NoError(t, err)
+	assert.Equal(t, Reject, us.DecideAddr(netip.MustParseAddr("146.101.202.134")).Verdict)
+}
