@@ -1,8 +1,12 @@
 package policy
 
 import (
+	"log/slog"
+	"net"
 	"net/netip"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,4 +77,95 @@ func TestEngineWebsiteRowInsideGatewayRange(t *testing.T) {
 	us, err := NewEngine(d, "test", Options{Regions: regions.SetOf(regions.US)})
 	require.NoError(t, err)
 	assert.Equal(t, Reject, us.DecideAddr(netip.MustParseAddr("146.101.202.134")).Verdict)
+}
+
+// fakeListener hands out the server ends of in-memory connections whose
+// peers are the given addresses, then blocks until closed: the accept loop
+// sees peers that loopback cannot provide (many IPv6 hosts of one /64,
+// thousands of IPv4 hosts).
+type fakeListener struct {
+	peers  []netip.Addr
+	next   int
+	closed chan struct{}
+	once   sync.Once
+}
+
+type fakeConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c fakeConn) RemoteAddr() net.Addr { return c.remote }
+
+func (l *fakeListener) Accept() (net.Conn, error) {
+	if l.next < len(l.peers) {
+		a := l.peers[l.next]
+		l.next++
+		srv, cli := net.Pipe()
+		cli.Close()
+		return fakeConn{srv, &net.TCPAddr{IP: a.AsSlice(), Port: 40000}}, nil
+	}
+	<-l.closed
+	return nil, net.ErrClosed
+}
+
+func (l *fakeListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *fakeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 10040} }
+
+// Denied peers were rate-limited per address only: one host with an IPv6
+// /64 (or a botnet with many IPv4 addresses) logged a line for every
+// connection, without bound in total. Now an IPv6 /64 is one peer, and all
+// peers together share a budget.
+func TestLogRateLimitManyPeers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		peers func(i int) netip.Addr
+		n     int
+		burst int
+	}{
+		{"one IPv6 /64", func(i int) netip.Addr {
+			return netip.AddrFrom16([16]byte{0x2a, 0x00, 0x14, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, byte(i >> 16), byte(i >> 8), byte(i), 1})
+		}, 300, logBurst},
+		{"many IPv4 hosts", func(i int) netip.Addr {
+			return netip.AddrFrom4([4]byte{45, 9, byte(i >> 8), byte(i)})
+		}, 3000, logTotalBurst},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			lines := 0
+			h := slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				lines++
+				return len(p), nil
+			}), nil)
+			live, err := NewLive(Loader("", Options{}))
+			require.NoError(t, err)
+			s, err := New(Config{Engine: live, Logger: slog.New(h)})
+			require.NoError(t, err)
+			l := &fakeListener{closed: make(chan struct{})}
+			for i := range tc.n {
+				l.peers = append(l.peers, tc.peers(i))
+			}
+			start := time.Now()
+			done := make(chan error, 1)
+			go func() { done <- s.Serve(l) }()
+			require.Eventually(t, func() bool { return s.Stats().ConnsDenied == uint64(tc.n) }, 20*time.Second, 10*time.Millisecond)
+			elapsed := time.Since(start)
+			s.Close()
+			<-done
+			mu.Lock()
+			got := lines
+			mu.Unlock()
+			refill := int(elapsed / logEvery)
+			if tc.burst == logTotalBurst {
+				refill = int(elapsed / logTotalEvery)
+			}
+			assert.LessOrEqual(t, got, tc.burst+refill+3, "log lines for %d denied connections", tc.n)
+		})
+	}
 }
