@@ -51,8 +51,8 @@ prefixes; when it adds to a region a prefix broader than the broadest the
 region may gain (the broadest the dataset holds for it, never broader than
 /22), an IPv6 range while the dataset holds none, a prefix in a /16 (IPv4)
 or /32 (IPv6) where the dataset holds no row (a new network), or more than
-doubles the region's addresses (--accept PREFIX,... names reviewed
-additions); when the global record lists ip4:/ip6: terms of its own; or when
+doubles the region's addresses within 30 days (--accept PREFIX,... names
+reviewed additions); when the global record lists ip4:/ip6: terms of its own; or when
 a region would lose half or more of its SPF-derived rows or addresses within
 30 days, counting rows retired or moved to another region in that time
 (--allow-shrink REGION,... after review).

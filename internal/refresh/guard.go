@@ -133,8 +133,8 @@ func nameSome(items []string) string {
 
 // guardAdditions refuses rr when its additions are broader than the
 // region's bound, IPv6 while the dataset has none, in a network where the
-// dataset has no row, or more than double the region's addresses, except
-// prefixes the admin accepted.
+// dataset has no row, or more than double the region's addresses as they
+// were when the window began, except prefixes the admin accepted.
 func guardAdditions(rr *RegionReport, d *regions.Dataset, active []regions.Range, opts Options) {
 	var why []string
 	var grow []netip.Prefix
@@ -156,20 +156,31 @@ func guardAdditions(rr *RegionReport, d *regions.Dataset, active []regions.Range
 		grow = append(grow, a.Prefix)
 	}
 	if len(grow) > 0 {
-		var have []netip.Prefix
+		// The region as it was when the window began: rows first seen
+		// (or that gained the region) within the window count as growth,
+		// so nightly additions a little under double cannot ratchet it.
+		since := windowStart(opts)
+		gained := gainedMark(rr.Include)
+		var have, old []netip.Prefix
 		for _, r := range active {
 			if r.Regions.Has(rr.Region) && r.Service.Mail() {
 				have = append(have, r.Prefix)
+				if !firstSeenAfter(r.FirstSeen, since) && latestMark(gained, r.Comment) <= since {
+					old = append(old, r.Prefix)
+				}
 			}
 		}
-		before := unionSize(have)
+		if len(old) == 0 {
+			old = have // every row is new: judge against them
+		}
+		before := unionSize(old)
 		after := unionSize(append(have, grow...))
 		if after > 2*before {
 			var terms []string
 			for _, p := range grow {
 				terms = append(terms, term(p))
 			}
-			growth = fmt.Sprintf("the additions would take region %s from %.0f to %.0f addresses, more than double (%s)", rr.Region, before, after, nameSome(terms))
+			growth = fmt.Sprintf("the additions would take region %s from %.0f to %.0f addresses within %d days, more than double (%s)", rr.Region, before, after, windowDays(opts), nameSome(terms))
 		}
 	}
 	if len(why) == 0 && growth == "" {
@@ -239,6 +250,14 @@ func windowStart(opts Options) string {
 		window = ShrinkWindow
 	}
 	return day.UTC().Add(-window).Format(time.DateOnly)
+}
+
+// windowDays returns the length of the window of opts in days.
+func windowDays(opts Options) int {
+	if opts.Window > 0 {
+		return int(opts.Window.Hours() / 24)
+	}
+	return int(ShrinkWindow.Hours() / 24)
 }
 
 // firstSeenAfter reports whether a row first seen on date (YYYY, YYYY-MM
