@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -168,4 +169,20 @@ func TestLogRateLimitManyPeers(t *testing.T) {
 			assert.LessOrEqual(t, got, tc.burst+refill+3, "log lines for %d denied connections", tc.n)
 		})
 	}
+}
+
+// "unix:@name" is a Linux abstract socket: no file, no permission bits,
+// so --socket-mode cannot govern who asks (with --socket-mode 0 it was
+// served to every local user). Refused.
+func TestListenRefusesAbstractSocket(t *testing.T) {
+	for _, mode := range []os.FileMode{0, 0o660} {
+		l, err := Listen("unix:@mimecastip-review-test", mode)
+		if err == nil {
+			l.Close()
+		}
+		require.Error(t, err, "mode %o", mode)
+		assert.Contains(t, err.Error(), "abstract unix sockets have no permissions")
+	}
+	_, _, err := ParseListen("unix:@x")
+	assert.Error(t, err)
 }
