@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -544,12 +545,14 @@ func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset
 			r.LastSeen = today
 		}
 	}
+	oldest := day.UTC().Add(-ShrinkWindow - 24*time.Hour).Format(time.DateOnly)
 	note := func(r *regions.Range, s string) {
 		if r.Comment == "" {
 			r.Comment = s
 		} else {
 			r.Comment += "; " + s
 		}
+		r.Comment = trimNotes(r.Comment, oldest)
 	}
 	var notes []string
 	for _, rr := range rep.Regions {
@@ -636,6 +639,39 @@ func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset
 		return nil, notes, fmt.Errorf("refresh: the updated dataset does not parse back: %w", err)
 	}
 	return nd, notes, nil
+}
+
+// maxNoteBytes is the length beyond which [Apply] drops its own old notes
+// from a row's comment, so a row SPF keeps dropping and listing again
+// cannot grow past what a data file line may hold.
+const maxNoteBytes = 1024
+
+// refreshNote matches a note [Apply] writes, capturing its date.
+var refreshNote = regexp.MustCompile(`^(?:retired (\d{4}-\d{2}-\d{2}): not in \S+|active again in SPF on (\d{4}-\d{2}-\d{2})|retired for \S+, active again for \S+ in SPF on (\d{4}-\d{2}-\d{2})|in \S+ from (\d{4}-\d{2}-\d{2})|not in \S+ on (\d{4}-\d{2}-\d{2}))$`)
+
+// trimNotes drops, oldest first, the notes of Apply in comment that are
+// dated before oldest, while comment is longer than maxNoteBytes. Other
+// text and every newer note stay (the shrink guard reads the notes of the
+// window).
+func trimNotes(comment, oldest string) string {
+	if len(comment) <= maxNoteBytes {
+		return comment
+	}
+	parts := strings.Split(comment, "; ")
+	size := len(comment)
+	var keep []string
+	for _, p := range parts {
+		if size > maxNoteBytes {
+			if m := refreshNote.FindStringSubmatch(p); m != nil {
+				if date := strings.Join(m[1:], ""); date < oldest {
+					size -= len(p) + 2
+					continue
+				}
+			}
+		}
+		keep = append(keep, p)
+	}
+	return strings.Join(keep, "; ")
 }
 
 // SortRows sorts rows by their first region (in region order), then by
