@@ -160,7 +160,7 @@ func guardAdditions(rr *RegionReport, d *regions.Dataset, active []regions.Range
 		// (or that gained the region) within the window count as growth,
 		// so nightly additions a little under double cannot ratchet it.
 		since := windowStart(opts)
-		gained := gainedMark(rr.Include)
+		gained := gainedMark(rr.Include, rr.Region)
 		var have, old []netip.Prefix
 		for _, r := range active {
 			if r.Regions.Has(rr.Region) && r.Service.Mail() {
@@ -273,10 +273,12 @@ func firstSeenAfter(date, since string) bool {
 	return date > since
 }
 
-// gainedMark matches the note [Apply] writes on an existing row that
-// include lists now ("in INCLUDE from YYYY-MM-DD").
-func gainedMark(include string) *regexp.Regexp {
-	return regexp.MustCompile(`\bin ` + regexp.QuoteMeta(include) + ` from (\d{4}-\d{2}-\d{2})\b`)
+// gainedMark matches the notes [Apply] writes on an existing row that
+// region r's include lists now: "in INCLUDE from YYYY-MM-DD" on an active
+// row of other regions, "active again for R in SPF on YYYY-MM-DD" on a
+// retired row of other regions.
+func gainedMark(include string, r regions.Region) *regexp.Regexp {
+	return regexp.MustCompile(`\b(?:in ` + regexp.QuoteMeta(include) + ` from|active again for ` + regexp.QuoteMeta(r.String()) + ` in SPF on) (\d{4}-\d{2}-\d{2})\b`)
 }
 
 // inWindow reports whether date (YYYY, YYYY-MM or YYYY-MM-DD) may lie on

@@ -346,7 +346,7 @@ func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Re
 	for _, c := range checks {
 		checked[c.Region] = true
 	}
-	gained := gainedMark(rr.Include)
+	gained := gainedMark(rr.Include, rr.Region)
 	for _, row := range active {
 		if !row.Regions.Has(rr.Region) || !row.SPFPublished() {
 			continue

@@ -100,3 +100,34 @@ func TestGuardShrinkWindowNotDilutedByGainedRows(t *testing.T) {
 	assert.Equal(t, refresh.StatusRefused, eu.Status, "9 of the 10 rows eu had a day ago")
 	assert.Contains(t, eu.Error, "9 of 10 rows")
 }
+
+// A retired row of another region that a record lists again becomes the
+// region's ("retired for za, active again for eu in SPF on DATE") with
+// its old first-seen date: new to the region all the same.
+func TestGuardShrinkWindowNotDilutedByReactivatedRows(t *testing.T) {
+	data := tenRows("")
+	var old []netip.Prefix
+	for i := range 9 {
+		old = append(old, netip.MustParsePrefix(fmt.Sprintf("45.2.%d.0/24", 100+i)))
+		data += fmt.Sprintf("45.2.%d.0/24  za  gateway  retired  2020-01-01  2021-01-01  spf-x\n", 100+i)
+	}
+	real := func(keep int) []netip.Prefix {
+		var ps []netip.Prefix
+		for i := range keep {
+			ps = append(ps, netip.MustParsePrefix(fmt.Sprintf("45.2.%d.0/24", 9-i)))
+		}
+		return ps
+	}
+	rec := func(eu []netip.Prefix) zone {
+		return zone{inc(regions.EU): {spftest.Record(append(eu, old...))}}
+	}
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	data, rep := night(t, data, rec(real(10)), day, regions.EU)
+	require.Equal(t, refresh.StatusDrift, report(t, rep, regions.EU).Status, report(t, rep, regions.EU).Error)
+	require.Contains(t, lineWith(data, "45.2.100.0/24"), "active again for eu")
+
+	_, rep = night(t, data, rec(real(1)), day.AddDate(0, 0, 1), regions.EU)
+	eu := report(t, rep, regions.EU)
+	assert.Equal(t, refresh.StatusRefused, eu.Status, "9 of the 10 rows eu had a day ago")
+	assert.Contains(t, eu.Error, "9 of 10 rows")
+}
