@@ -47,8 +47,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.TagHeader == "" {
 		o.TagHeader = DefaultTagHeader
 	}
-	for _, a := range []struct{ name, v string }{{"pass", o.PassAction}, {"other", o.OtherAction}, {"reject", o.RejectAction}} {
-		if err := ValidateAction(a.v); err != nil {
+	if err := ValidateAction(o.PassAction); err != nil {
+		return o, fmt.Errorf("pass action: %w", err)
+	}
+	for _, a := range []struct{ name, v string }{{"other", o.OtherAction}, {"reject", o.RejectAction}} {
+		if err := ValidateRefusal(a.v); err != nil {
 			return o, fmt.Errorf("%s action: %w", a.name, err)
 		}
 	}

@@ -186,3 +186,24 @@ func TestListenRefusesAbstractSocket(t *testing.T) {
 	_, _, err := ParseListen("unix:@x")
 	assert.Error(t, err)
 }
+
+// --reject DUNNO (or OK, PREPEND, WARN, permit, a conditional restriction)
+// was accepted: the lockdown then passed every network, a false OK by
+// configuration. --other and --reject must keep the mail out; --pass may
+// be anything.
+func TestRefusalActions(t *testing.T) {
+	for _, a := range []string{"DUNNO", "OK", "ok", "PREPEND X-Foo: bar", "WARN hm", "INFO x", "DEFER_IF_REJECT 4.7.1 x",
+		"permit", "permit_mynetworks", "reject_unauth_destination", "BCC a@b", "FILTER smtp:x", "REDIRECT a@b"} {
+		for _, o := range []Options{{RejectAction: a}, {OtherAction: a}} {
+			_, err := LoadEngine("", o)
+			assert.Error(t, err, "%+v", o)
+		}
+		assert.Error(t, ValidateRefusal(a), a)
+	}
+	for _, a := range []string{"REJECT no", "reject", "defer", "DEFER later", "DEFER_IF_PERMIT 4.7.1 x", "450 4.7.1 x", "554 5.7.1 x", "HOLD", "DISCARD", "defer_if_permit"} {
+		_, err := LoadEngine("", Options{RejectAction: a, OtherAction: a})
+		assert.NoError(t, err, a)
+	}
+	_, err := LoadEngine("", Options{PassAction: "OK"})
+	assert.NoError(t, err)
+}
