@@ -107,11 +107,19 @@ func Version() string {
 }
 
 // Filter returns the rows of rs published for any region in set, plus the
-// rows published for every account ([Global]). The result is a new slice.
+// website and Web Security rows published for every account ([Global]).
+// The global tag of a mail row (gateway, non-SPF relay) never selects it:
+// Mimecast publishes no mail range for every account, so such a row (a
+// typo, a poisoned edit) is kept for its other regions only, as the
+// policy service does. The result is a new slice.
 func Filter(rs []Range, set Set) []Range {
 	var out []Range
 	for _, r := range rs {
-		if !r.Regions.Intersect(set.Add(Global)).IsEmpty() {
+		want := set.Add(Global)
+		if r.Service.Mail() {
+			want = set &^ SetOf(Global)
+		}
+		if !r.Regions.Intersect(want).IsEmpty() {
 			out = append(out, r)
 		}
 	}

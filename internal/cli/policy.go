@@ -36,8 +36,10 @@ reject: if the region data is wrong, mail waits in the sender's queue
 instead of bouncing. Without --region every region passes (a warning is
 printed); a --region that selects no gateway range is an error.
 
---pass, --other and --reject take any access(5) action; {address},
-{class}, {regions}, {prefix} and {reason} in them are replaced. Input that
+--pass takes any access(5) action; --other and --reject only one that
+keeps the mail out (REJECT, DEFER, DEFER_IF_PERMIT, 4NN, 5NN, HOLD,
+DISCARD, reject, defer). {address}, {class}, {regions}, {prefix} and
+{reason} in them are replaced. Input that
 breaks the protocol or a limit (line, attribute count, request size,
 --read-timeout) closes that connection without an answer; Postfix retries
 and then applies its default_action.
@@ -138,8 +140,11 @@ func cmdPolicy(env *Env, args []string) int {
 		errorf(env, name, "--log-format: want text or json")
 		return ExitUsage
 	}
-	for _, a := range []struct{ flag, v string }{{"--pass", *pass}, {"--other", *other}, {"--reject", *reject}} {
-		if err := policy.ValidateAction(a.v); err != nil {
+	for _, a := range []struct {
+		flag, v string
+		check   func(string) error
+	}{{"--pass", *pass, policy.ValidateAction}, {"--other", *other, policy.ValidateRefusal}, {"--reject", *reject, policy.ValidateRefusal}} {
+		if err := a.check(a.v); err != nil {
 			errorf(env, name, "%s: %v", a.flag, err)
 			return ExitUsage
 		}

@@ -49,11 +49,13 @@ unsupported terms (a, mx, ptr, exists, macros, -ip4:, +all), more than 10 DNS
 lookups, more than 2 void lookups, more than 4 KiB of TXT, 512 terms or 512
 prefixes; when it adds to a region a prefix broader than the broadest the
 region may gain (the broadest the dataset holds for it, never broader than
-/22), an IPv6 range while the dataset holds none, or more than doubles the
-region's addresses (--accept PREFIX,... names reviewed additions); when the
-global record lists ip4:/ip6: terms of its own; or when a region would lose
-half or more of its SPF-derived rows or addresses within 30 days, counting
-rows retired in that time (--allow-shrink REGION,... after review).
+/22), an IPv6 range while the dataset holds none, a prefix in a /16 (IPv4)
+or /32 (IPv6) where the dataset holds no row (a new network), or more than
+doubles the region's addresses within 30 days (--accept PREFIX,... names
+reviewed additions); when the global record lists ip4:/ip6: terms of its own; or when
+a region would lose half or more of its SPF-derived rows or addresses within
+30 days, counting rows retired or moved to another region in that time
+(--allow-shrink REGION,... after review).
 
 --write FILE writes the dataset updated with the drift (never the embedded
 regions/ranges.txt in place), changing as little as it can: comments and the
@@ -78,7 +80,7 @@ func cmdRefresh(env *Env, args []string) int {
 	regionList := fs.String("region", "", "check only these regions (comma-separated; \"global\" for _netblocks.mimecast.com); default: us,usb,ca,eu,de,au,za,global; \"all\" adds uspcom")
 	timeout := fs.Duration("timeout", 5*time.Second, "time limit of each DNS lookup")
 	keepRemoved := fs.Bool("keep-removed", false, "with --write, leave rows SPF no longer lists active instead of retiring them")
-	acceptList := fs.String("accept", "", "added prefixes you have reviewed (comma-separated CIDRs): they pass the guards on broad, IPv6 and more-than-double additions")
+	acceptList := fs.String("accept", "", "added prefixes you have reviewed (comma-separated CIDRs): they pass the guards on broad, IPv6, new-network and more-than-double additions")
 	shrinkList := fs.String("allow-shrink", "", "regions you have reviewed that may lose half or more of their SPF-derived rows or addresses within 30 days (comma-separated)")
 	if done, st := parseFlags(env, fs, args); done {
 		return st

@@ -189,6 +189,35 @@ func ValidateAction(a string) error {
 	return fmt.Errorf("action %q does not start with an access(5) action (OK, DUNNO, REJECT, DEFER, DEFER_IF_PERMIT, 4NN, 5NN, HOLD, PREPEND, ...) or a restriction name", a)
 }
 
+// refusingActions are the first words of the access(5) actions that keep
+// mail out (refuse, delay, hold or drop it); every other action lets the
+// next restriction accept it.
+var refusingActions = map[string]bool{
+	"REJECT": true, "DEFER": true, "DEFER_IF_PERMIT": true, "HOLD": true, "DISCARD": true,
+}
+
+// ValidateRefusal checks an action template for --other and --reject as
+// ValidateAction does, and that the action keeps the mail out: REJECT,
+// DEFER, DEFER_IF_PERMIT, 4NN, 5NN, HOLD, DISCARD, or the restrictions
+// reject and defer. OK, DUNNO, PREPEND, WARN, DEFER_IF_REJECT, a permit or
+// a conditional restriction there would let every other network through:
+// the tag-only mode is the way to classify without refusing.
+func ValidateRefusal(a string) error {
+	if err := ValidateAction(a); err != nil {
+		return err
+	}
+	word, _, _ := strings.Cut(a, " ")
+	switch {
+	case refusingActions[strings.ToUpper(word)]:
+		return nil
+	case len(word) == 3 && (word[0] == '4' || word[0] == '5'):
+		return nil
+	case word == "reject" || word == "defer" || word == "defer_if_permit":
+		return nil
+	}
+	return fmt.Errorf("action %q does not keep the mail out, so every client it answers would pass (want REJECT, DEFER, DEFER_IF_PERMIT, 4NN, 5NN, HOLD, DISCARD, reject or defer; --tag classifies without refusing)", a)
+}
+
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

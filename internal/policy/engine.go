@@ -47,8 +47,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.TagHeader == "" {
 		o.TagHeader = DefaultTagHeader
 	}
-	for _, a := range []struct{ name, v string }{{"pass", o.PassAction}, {"other", o.OtherAction}, {"reject", o.RejectAction}} {
-		if err := ValidateAction(a.v); err != nil {
+	if err := ValidateAction(o.PassAction); err != nil {
+		return o, fmt.Errorf("pass action: %w", err)
+	}
+	for _, a := range []struct{ name, v string }{{"other", o.OtherAction}, {"reject", o.RejectAction}} {
+		if err := ValidateRefusal(a.v); err != nil {
 			return o, fmt.Errorf("%s action: %w", a.name, err)
 		}
 	}
@@ -62,7 +65,8 @@ func (o Options) withDefaults() (Options, error) {
 // (a parsed regions.Dataset) and never changes, so a server swaps a whole
 // Engine on reload (see Live) and every decision sees one dataset.
 //
-// The tiers, first match wins:
+// The tiers, first match wins (a website or Web Security row inside a
+// mail range does not hide the mail range):
 //
 //  1. an active gateway or non-SPF relay range of Options.Regions: Pass
 //  2. an active Mimecast mail range of another region: Defer (Reject with
@@ -73,7 +77,9 @@ func (o Options) withDefaults() (Options, error) {
 //     addresses): Reject
 //
 // A mail row published for "global" alone never passes (Mimecast
-// publishes none; such a row is doubtful data): it is in tier 2.
+// publishes none; such a row is doubtful data): it is in tier 2. The
+// global tag of a mail row of other regions never widens its scope
+// either: "eu,global" passes for eu only.
 type Engine struct {
 	opt     Options
 	version string // the dataset's @version
@@ -83,6 +89,11 @@ type Engine struct {
 	scoped  *mimecastip.Classifier // active rows of Options.Regions, global non-mail rows
 	wide    *mimecastip.Classifier // every active row
 	retired *mimecastip.Classifier // retired mail rows of every region, as active rows
+	// The mail rows of scoped and wide, asked only when a website or Web
+	// Security row inside a mail range is the most specific match: the
+	// mail range decides then (an address in a Mimecast gateway range is
+	// never surely not Mimecast's).
+	scopedMail, wideMail *mimecastip.Classifier
 
 	passTmpl, otherTmpl, rejectTmpl template
 }
@@ -112,9 +123,15 @@ func NewEngine(d *regions.Dataset, source string, opt Options) (*Engine, error) 
 	for _, r := range d.Ranges {
 		// Mimecast publishes no mail range for every account: a mail row
 		// of "global" alone is doubtful data (a poisoned refresh, a typo)
-		// and never passes; it falls to the other-region tier.
+		// and never passes; it falls to the other-region tier. Nor does
+		// the global tag widen a mail row of other regions ("eu,global"):
+		// such a row is in scope for its own regions only.
 		globalMail := r.Service.Mail() && r.Regions&^global == 0
-		if !r.Retired && !globalMail && (all || !r.Regions.Intersect(opt.Regions.Union(global)).IsEmpty()) {
+		scope := opt.Regions.Union(global)
+		if r.Service.Mail() {
+			scope = own
+		}
+		if !r.Retired && !globalMail && (all || !r.Regions.Intersect(scope).IsEmpty()) {
 			scoped = append(scoped, r)
 		}
 		if !r.Service.Mail() {
@@ -146,6 +163,21 @@ func NewEngine(d *regions.Dataset, source string, opt Options) (*Engine, error) 
 		return nil, err
 	}
 	if e.retired, err = build(retired); err != nil {
+		return nil, err
+	}
+	mailOf := func(rs []regions.Range) []regions.Range {
+		var out []regions.Range
+		for _, r := range rs {
+			if r.Service.Mail() && !r.Retired {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	if e.scopedMail, err = build(mailOf(scoped)); err != nil {
+		return nil, err
+	}
+	if e.wideMail, err = build(mailOf(d.Ranges)); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -244,12 +276,13 @@ func (d Decision) OtherRegion() bool { return d.Other.Class != mimecastip.Foreig
 // (and no active one).
 func (d Decision) IsRetired() bool { return d.Retired.Class != mimecastip.Foreign }
 
-// Match returns the range that decided: the scoped result when Mimecast
-// publishes the address in scope, else the other-region or retired range;
-// the zero Result when none holds the address.
+// Match returns the range that decided: the scoped result when it is a
+// mail range, else the other-region or retired range, else the scoped
+// result (a website or Web Security row, or the zero Result when none
+// holds the address).
 func (d Decision) Match() mimecastip.Result {
 	switch {
-	case d.Result.Published():
+	case d.Result.Class != mimecastip.Foreign:
 		return d.Result
 	case d.OtherRegion():
 		return d.Other
@@ -280,11 +313,23 @@ func (e *Engine) DecideAddr(addr netip.Addr) Decision {
 	}
 	addr = addr.Unmap().WithZone("")
 	d := Decision{Addr: addr, Result: e.scoped.Lookup(addr)}
+	if d.Result.Class == mimecastip.Foreign && d.Result.Published() {
+		// A website or Web Security row is the most specific in scope; a
+		// mail range of the scope holding it decides.
+		if m := e.scopedMail.Lookup(addr); m.Class != mimecastip.Foreign {
+			d.Result = m
+		}
+	}
 	switch {
 	case d.Result.Class != mimecastip.Foreign:
 		d.Verdict = Pass
 	default:
 		w := e.wide.Lookup(addr)
+		if w.Class == mimecastip.Foreign && w.Published() {
+			if m := e.wideMail.Lookup(addr); m.Class != mimecastip.Foreign {
+				w = m
+			}
+		}
 		switch {
 		case w.Class != mimecastip.Foreign:
 			d.Other, d.Reason = w, "other region"

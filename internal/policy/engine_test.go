@@ -85,10 +85,10 @@ func TestEngineTiers(t *testing.T) {
 	assert.Equal(t, Defer, all.DecideAddr(netip.MustParseAddr(retiredEU)).Verdict)
 }
 
-// refTier is the linear-scan reference of the tiers: the most specific
-// active row in scope decides a pass; else the most specific active row of
-// any region defers a mail range (rejects with strict); else, when no
-// active row holds the address, a retired mail row defers; else reject.
+// refTier is the linear-scan reference of the tiers: an active mail row in
+// scope passes; else an active mail row of any region defers (rejects with
+// strict); else an active website or Web Security row rejects; else a
+// retired mail row defers; else reject.
 func refTier(rs []regions.Range, scope regions.Set, strict bool, a netip.Addr) Verdict {
 	best := func(keep func(regions.Range) bool) (regions.Range, bool) {
 		var b regions.Range
@@ -104,19 +104,22 @@ func refTier(rs []regions.Range, scope regions.Set, strict bool, a netip.Addr) V
 		if r.Service.Mail() && r.Regions == regions.SetOf(regions.Global) {
 			return false // a mail row of global alone never passes
 		}
+		if r.Service.Mail() { // nor does the global tag widen a mail row
+			return scope.IsEmpty() || !(r.Regions.Intersect(scope) &^ regions.SetOf(regions.Global)).IsEmpty()
+		}
 		return scope.IsEmpty() || !r.Regions.Intersect(scope.Add(regions.Global)).IsEmpty()
 	}
-	if r, ok := best(func(r regions.Range) bool { return !r.Retired && inScope(r) }); ok && r.Service.Mail() {
+	// A website or Web Security row inside a mail range does not hide it.
+	if _, ok := best(func(r regions.Range) bool { return !r.Retired && inScope(r) && r.Service.Mail() }); ok {
 		return Pass
 	}
-	w, ok := best(func(r regions.Range) bool { return !r.Retired })
-	if ok && w.Service.Mail() {
+	if _, ok := best(func(r regions.Range) bool { return !r.Retired && r.Service.Mail() }); ok {
 		if strict {
 			return Reject
 		}
 		return Defer
 	}
-	if ok {
+	if _, ok := best(func(r regions.Range) bool { return !r.Retired }); ok {
 		return Reject
 	}
 	if r, ok := best(func(r regions.Range) bool { return r.Retired }); ok && r.Service.Mail() {

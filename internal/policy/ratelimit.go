@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -12,11 +13,29 @@ import (
 // peers beyond that share one budget. A peer flooding the server with bad
 // requests therefore writes a bounded number of lines, and the next line
 // it may log says how many were suppressed.
+//
+// A peer is an IPv4 address or an IPv6 /64 (one host commonly holds a
+// whole /64, so per-address budgets would not bound it), and all peers
+// together may log at most logTotalBurst lines at once and one more every
+// logTotalEvery: many peers cannot fill the disk either.
 const (
 	logBurst = 20
 	logEvery = time.Second
 	logPeers = 1024
+
+	logTotalBurst = 200
+	logTotalEvery = 100 * time.Millisecond
 )
+
+// logKey returns the rate-limit key of a peer address: the address, or
+// for an IPv6 address its /64.
+func logKey(peer string) string {
+	a, err := netip.ParseAddr(peer)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return peer
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+}
 
 // overflowKey is the budget shared by peers beyond logPeers.
 const overflowKey = "\x00overflow"
@@ -36,10 +55,22 @@ type peerLimiter struct {
 	mu  sync.Mutex
 	m   map[string]*bucket
 	now func() time.Time // tests
+
+	// total is the budget of all keys together; nil when unlimited.
+	total                  *bucket
+	totalBurst, totalEvery float64
 }
 
 func newPeerLimiter(burst int, every time.Duration, max int) *peerLimiter {
 	return &peerLimiter{burst: float64(burst), every: every, max: max, m: map[string]*bucket{}, now: time.Now}
+}
+
+// withTotal adds a budget shared by every key: burst lines at once, one
+// more every every.
+func (l *peerLimiter) withTotal(burst int, every time.Duration) *peerLimiter {
+	l.total = &bucket{tokens: float64(burst), last: l.now()}
+	l.totalBurst, l.totalEvery = float64(burst), float64(every)
+	return l
 }
 
 // allow takes a token for key. It reports whether the line may be logged
@@ -68,11 +99,21 @@ func (l *peerLimiter) allow(key string) (bool, uint64) {
 		b.tokens = l.burst
 	}
 	b.last = now
-	if b.tokens < 1 {
+	if t := l.total; t != nil {
+		t.tokens += float64(now.Sub(t.last)) / l.totalEvery
+		if t.tokens > l.totalBurst {
+			t.tokens = l.totalBurst
+		}
+		t.last = now
+	}
+	if b.tokens < 1 || l.total != nil && l.total.tokens < 1 {
 		b.suppressed++
 		return false, 0
 	}
 	b.tokens--
+	if l.total != nil {
+		l.total.tokens--
+	}
 	n := b.suppressed
 	b.suppressed = 0
 	return true, n
@@ -99,7 +140,7 @@ func (s *Server) limited(level slog.Level, key, msg string, attrs []any) {
 	if !s.log.Enabled(context.Background(), level) {
 		return
 	}
-	ok, suppressed := s.logs.allow(key)
+	ok, suppressed := s.logs.allow(logKey(key))
 	if !ok {
 		s.stats.logsSuppressed.Add(1)
 		return

@@ -233,7 +233,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		log:       log,
-		logs:      newPeerLimiter(logBurst, logEvery, logPeers),
+		logs:      newPeerLimiter(logBurst, logEvery, logPeers).withTotal(logTotalBurst, logTotalEvery),
 		allow:     allow,
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},

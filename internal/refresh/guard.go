@@ -67,6 +67,36 @@ func additionBound(d *regions.Dataset, r regions.Region, is6 bool) (bits int, ok
 	return max(bits, BroadestPublished4), true
 }
 
+// NetworkBits4 and NetworkBits6 size the networks of the new-network
+// guard: a refresh adds without review only prefixes whose /16 (IPv4) or
+// /32 (IPv6) already holds a row of the dataset (any region, service or
+// status). Otherwise one poisoned answer could put a /24 of anyone's
+// space into the lockdown, each night, as ordinary drift; real Mimecast
+// additions in a new network are rare and get one --accept.
+const (
+	NetworkBits4 = 16
+	NetworkBits6 = 32
+)
+
+func networkBits(p netip.Prefix) int {
+	if p.Addr().Is4() {
+		return NetworkBits4
+	}
+	return NetworkBits6
+}
+
+// inKnownNetwork reports whether p's network (see [NetworkBits4]) overlaps
+// a row of d.
+func inKnownNetwork(d *regions.Dataset, p netip.Prefix) bool {
+	net := netip.PrefixFrom(p.Addr(), min(p.Bits(), networkBits(p))).Masked()
+	for _, r := range d.Ranges {
+		if r.Prefix.Overlaps(net) {
+			return true
+		}
+	}
+	return false
+}
+
 // unionSize returns the number of addresses the prefixes hold together.
 func unionSize(ps []netip.Prefix) float64 {
 	ps = slices.Clone(ps)
@@ -102,8 +132,9 @@ func nameSome(items []string) string {
 }
 
 // guardAdditions refuses rr when its additions are broader than the
-// region's bound, IPv6 while the dataset has none, or more than double the
-// region's addresses, except prefixes the admin accepted.
+// region's bound, IPv6 while the dataset has none, in a network where the
+// dataset has no row, or more than double the region's addresses as they
+// were when the window began, except prefixes the admin accepted.
 func guardAdditions(rr *RegionReport, d *regions.Dataset, active []regions.Range, opts Options) {
 	var why []string
 	var grow []netip.Prefix
@@ -119,24 +150,37 @@ func guardAdditions(rr *RegionReport, d *regions.Dataset, active []regions.Range
 			why = append(why, fmt.Sprintf("%s in %s is IPv6, and no source has ever published an IPv6 range", term(a.Prefix), a.Via))
 		case a.Prefix.Bits() < bound:
 			why = append(why, fmt.Sprintf("%s in %s is broader than /%d, the broadest region %s may gain without review", term(a.Prefix), a.Via, bound, rr.Region))
+		case !inKnownNetwork(d, a.Prefix):
+			why = append(why, fmt.Sprintf("%s in %s is a new network: no row of the dataset lies in its /%d", term(a.Prefix), a.Via, networkBits(a.Prefix)))
 		}
 		grow = append(grow, a.Prefix)
 	}
 	if len(grow) > 0 {
-		var have []netip.Prefix
+		// The region as it was when the window began: rows first seen
+		// (or that gained the region) within the window count as growth,
+		// so nightly additions a little under double cannot ratchet it.
+		since := windowStart(opts)
+		gained := gainedMark(rr.Include, rr.Region)
+		var have, old []netip.Prefix
 		for _, r := range active {
 			if r.Regions.Has(rr.Region) && r.Service.Mail() {
 				have = append(have, r.Prefix)
+				if !firstSeenAfter(r.FirstSeen, since) && latestMark(gained, r.Comment) <= since {
+					old = append(old, r.Prefix)
+				}
 			}
 		}
-		before := unionSize(have)
+		if len(old) == 0 {
+			old = have // every row is new: judge against them
+		}
+		before := unionSize(old)
 		after := unionSize(append(have, grow...))
 		if after > 2*before {
 			var terms []string
 			for _, p := range grow {
 				terms = append(terms, term(p))
 			}
-			growth = fmt.Sprintf("the additions would take region %s from %.0f to %.0f addresses, more than double (%s)", rr.Region, before, after, nameSome(terms))
+			growth = fmt.Sprintf("the additions would take region %s from %.0f to %.0f addresses within %d days, more than double (%s)", rr.Region, before, after, windowDays(opts), nameSome(terms))
 		}
 	}
 	if len(why) == 0 && growth == "" {
@@ -162,17 +206,79 @@ func refuse(rr *RegionReport, kind, msg string) {
 // when it was retired.
 var retiredMark = regexp.MustCompile(`\bretired (\d{4}-\d{2}-\d{2})\b`)
 
-// RetiredOn returns the date row r was retired: the date of a "retired
-// YYYY-MM-DD" note in its comment (as [Apply] writes), or else its
+// RetiredOn returns the date row r was retired: the latest date of the
+// "retired YYYY-MM-DD" notes in its comment (as [Apply] writes; a row
+// retired, listed again and retired again has several), or else its
 // LastSeen. "" for an active row.
 func RetiredOn(r regions.Range) string {
 	if !r.Retired {
 		return ""
 	}
-	if m := retiredMark.FindStringSubmatch(r.Comment); m != nil {
-		return m[1]
+	if d := latestMark(retiredMark, r.Comment); d != "" {
+		return d
 	}
 	return r.LastSeen
+}
+
+// latestMark returns the latest date that re's first group captures in
+// comment, or "".
+func latestMark(re *regexp.Regexp, comment string) string {
+	latest := ""
+	for _, m := range re.FindAllStringSubmatch(comment, -1) {
+		latest = max(latest, m[1])
+	}
+	return latest
+}
+
+// movedMark matches the note [Apply] writes on a row that another
+// region's record lists now and include no longer does ("not in INCLUDE
+// on YYYY-MM-DD"): the region was dropped from the row, which stays
+// active.
+func movedMark(include string) *regexp.Regexp {
+	return regexp.MustCompile(`\bnot in ` + regexp.QuoteMeta(include) + ` on (\d{4}-\d{2}-\d{2})\b`)
+}
+
+// windowStart returns the first day (YYYY-MM-DD) of the shrink window
+// that ends on opts.Today.
+func windowStart(opts Options) string {
+	day := opts.Today
+	if day.IsZero() {
+		day = time.Now()
+	}
+	window := opts.Window
+	if window <= 0 {
+		window = ShrinkWindow
+	}
+	return day.UTC().Add(-window).Format(time.DateOnly)
+}
+
+// windowDays returns the length of the window of opts in days.
+func windowDays(opts Options) int {
+	if opts.Window > 0 {
+		return int(opts.Window.Hours() / 24)
+	}
+	return int(ShrinkWindow.Hours() / 24)
+}
+
+// firstSeenAfter reports whether a row first seen on date (YYYY, YYYY-MM
+// or YYYY-MM-DD) is surely new since since: a partial date counts as the
+// start of its period, so doubt keeps a row in the shrink guard's base.
+func firstSeenAfter(date, since string) bool {
+	switch len(date) {
+	case 4:
+		date += "-01-01"
+	case 7:
+		date += "-01"
+	}
+	return date > since
+}
+
+// gainedMark matches the notes [Apply] writes on an existing row that
+// region r's include lists now: "in INCLUDE from YYYY-MM-DD" on an active
+// row of other regions, "active again for R in SPF on YYYY-MM-DD" on a
+// retired row of other regions.
+func gainedMark(include string, r regions.Region) *regexp.Regexp {
+	return regexp.MustCompile(`\b(?:in ` + regexp.QuoteMeta(include) + ` from|active again for ` + regexp.QuoteMeta(r.String()) + ` in SPF on) (\d{4}-\d{2}-\d{2})\b`)
 }
 
 // inWindow reports whether date (YYYY, YYYY-MM or YYYY-MM-DD) may lie on
@@ -190,28 +296,40 @@ func inWindow(date, since string) bool {
 
 // guardShrink refuses rr when the region loses half or more of its
 // SPF-derived rows or addresses, counting the rows this check drops and
-// the rows retired within the window.
+// the rows retired, or moved to another region, within the window.
 func guardShrink(rr *RegionReport, d *regions.Dataset, opts Options) {
-	day := opts.Today
-	if day.IsZero() {
-		day = time.Now()
-	}
 	window := opts.Window
 	if window <= 0 {
 		window = ShrinkWindow
 	}
-	since := day.UTC().Add(-window).Format(time.DateOnly)
+	since := windowStart(opts)
 	var recent []netip.Prefix
+	moved := movedMark(rr.Include)
 	for _, r := range d.Ranges {
-		if !r.Retired || !r.Regions.Has(rr.Region) || !r.SPFPublished() || r.Service != regions.Gateway {
+		if !r.SPFPublished() || r.Service != regions.Gateway {
 			continue
 		}
-		if inWindow(RetiredOn(r), since) {
-			recent = append(recent, r.Prefix)
+		switch {
+		case r.Retired && r.Regions.Has(rr.Region):
+			if inWindow(RetiredOn(r), since) {
+				recent = append(recent, r.Prefix)
+			}
+		case !r.Regions.Has(rr.Region):
+			// A row Apply moved to another region: the region lost it
+			// as surely as a retired one.
+			if on := latestMark(moved, r.Comment); on != "" && inWindow(on, since) {
+				recent = append(recent, r.Prefix)
+			}
 		}
 	}
 	rr.RecentRows = len(recent)
 	rr.RecentAddrs = unionSize(recent)
+	if rr.SPFRows+rr.RecentRows == 0 && rr.NewRows > 0 {
+		// Every row of the region is new: judge them as they are, so
+		// there is always a base.
+		rr.SPFRows, rr.SPFAddrs, rr.LostRows, rr.LostAddrs = rr.NewRows, rr.newAddrs, rr.newLostRows, rr.newLostAddrs
+		rr.NewRows = 0
+	}
 	baseRows, lostRows := rr.SPFRows+rr.RecentRows, rr.LostRows+rr.RecentRows
 	baseAddrs, lostAddrs := rr.SPFAddrs+rr.RecentAddrs, rr.LostAddrs+rr.RecentAddrs
 	if rr.LostRows == 0 && rr.LostAddrs == 0 {

@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -111,9 +112,17 @@ type RegionReport struct {
 	LostAddrs float64        `json:"spf_addresses_lost"`   // addresses of SPFRows SPF no longer covers
 	Unchecked []netip.Prefix `json:"not_judged,omitempty"` // SPF rows that could not be judged (another region of the row was not checked)
 	// RecentRows and RecentAddrs are the region's SPF-derived rows (and
-	// their addresses) retired within the shrink window; they count as lost.
+	// their addresses) retired, or moved to another region by [Apply],
+	// within the shrink window; they count as lost.
 	RecentRows  int     `json:"spf_rows_retired_in_window"`
 	RecentAddrs float64 `json:"spf_addresses_retired_in_window"`
+	// NewRows are the region's SPF-derived rows first seen within the
+	// shrink window: judged, but not counted in SPFRows and LostRows, so
+	// rows added lately cannot dilute the shrink guard.
+	NewRows int `json:"spf_rows_new_in_window"`
+
+	newAddrs, newLostAddrs float64 // addresses of NewRows, and of those SPF no longer covers
+	newLostRows            int     // NewRows SPF neither lists nor fully covers
 }
 
 // HasDrift reports whether rr adds or removes anything.
@@ -252,7 +261,7 @@ func CompareWith(d *regions.Dataset, checks []Check, opts Options) *Report {
 					rr.Added = append(rr.Added, a)
 				}
 			}
-			judgeRows(&rr, active, complete, checks)
+			judgeRows(&rr, active, complete, checks, windowStart(opts))
 			status := StatusOK
 			if rr.HasDrift() {
 				status = StatusDrift
@@ -326,11 +335,18 @@ func compareGlobal(rr *RegionReport, c Check, checks []Check, complete map[regio
 // exactly (a row for us,usb may be in usb's record only). It is judged
 // only when every region of the row that has an SPF include was expanded
 // completely; otherwise it is left out (Unchecked).
-func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Region]map[netip.Prefix]bool, checks []Check) {
+//
+// Rows first seen after since (the start of the shrink window), or that
+// gained the region after since ("in INCLUDE from DATE"), are judged
+// and reported, but left out of the counts (NewRows counts them): the
+// shrink guard measures a loss against the region as it was when the
+// window began, so new rows cannot dilute it.
+func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Region]map[netip.Prefix]bool, checks []Check, since string) {
 	checked := map[regions.Region]bool{}
 	for _, c := range checks {
 		checked[c.Region] = true
 	}
+	gained := gainedMark(rr.Include, rr.Region)
 	for _, row := range active {
 		if !row.Regions.Has(rr.Region) || !row.SPFPublished() {
 			continue
@@ -351,21 +367,30 @@ func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Re
 				listed = true
 			}
 		}
+		fresh := firstSeenAfter(row.FirstSeen, since) || latestMark(gained, row.Comment) > since
+		if listed || decided {
+			if fresh {
+				rr.NewRows++
+				rr.newAddrs += size(row.Prefix)
+			} else {
+				rr.SPFRows++
+				rr.SPFAddrs += size(row.Prefix)
+			}
+		}
 		if listed {
-			rr.SPFRows++
-			rr.SPFAddrs += size(row.Prefix)
 			continue
 		}
 		if !decided {
 			rr.Unchecked = append(rr.Unchecked, row.Prefix)
 			continue
 		}
-		rr.SPFRows++
-		rr.SPFAddrs += size(row.Prefix)
 		covered, coveredBy := coverage(row.Prefix, sets)
-		if lost := size(row.Prefix) - covered; lost > 0 {
+		if lost := size(row.Prefix) - covered; lost > 0 && !fresh {
 			rr.LostRows++
 			rr.LostAddrs += lost
+		} else if lost > 0 {
+			rr.newLostRows++
+			rr.newLostAddrs += lost
 		}
 		rm := Removed{Prefix: row.Prefix, Row: *rowOf(row), CoveredBy: coveredBy}
 		if why := protected(row); why != "" {
@@ -520,12 +545,14 @@ func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset
 			r.LastSeen = today
 		}
 	}
+	oldest := day.UTC().Add(-ShrinkWindow - 24*time.Hour).Format(time.DateOnly)
 	note := func(r *regions.Range, s string) {
 		if r.Comment == "" {
 			r.Comment = s
 		} else {
 			r.Comment += "; " + s
 		}
+		r.Comment = trimNotes(r.Comment, oldest)
 	}
 	var notes []string
 	for _, rr := range rep.Regions {
@@ -612,6 +639,39 @@ func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset
 		return nil, notes, fmt.Errorf("refresh: the updated dataset does not parse back: %w", err)
 	}
 	return nd, notes, nil
+}
+
+// maxNoteBytes is the length beyond which [Apply] drops its own old notes
+// from a row's comment, so a row SPF keeps dropping and listing again
+// cannot grow past what a data file line may hold.
+const maxNoteBytes = 1024
+
+// refreshNote matches a note [Apply] writes, capturing its date.
+var refreshNote = regexp.MustCompile(`^(?:retired (\d{4}-\d{2}-\d{2}): not in \S+|active again in SPF on (\d{4}-\d{2}-\d{2})|retired for \S+, active again for \S+ in SPF on (\d{4}-\d{2}-\d{2})|in \S+ from (\d{4}-\d{2}-\d{2})|not in \S+ on (\d{4}-\d{2}-\d{2}))$`)
+
+// trimNotes drops, oldest first, the notes of Apply in comment that are
+// dated before oldest, while comment is longer than maxNoteBytes. Other
+// text and every newer note stay (the shrink guard reads the notes of the
+// window).
+func trimNotes(comment, oldest string) string {
+	if len(comment) <= maxNoteBytes {
+		return comment
+	}
+	parts := strings.Split(comment, "; ")
+	size := len(comment)
+	var keep []string
+	for _, p := range parts {
+		if size > maxNoteBytes {
+			if m := refreshNote.FindStringSubmatch(p); m != nil {
+				if date := strings.Join(m[1:], ""); date < oldest {
+					size -= len(p) + 2
+					continue
+				}
+			}
+		}
+		keep = append(keep, p)
+	}
+	return strings.Join(keep, "; ")
 }
 
 // SortRows sorts rows by their first region (in region order), then by

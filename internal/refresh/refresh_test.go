@@ -389,11 +389,11 @@ func TestCompareIPv6(t *testing.T) {
 2a00:1451:1::/48     de  gateway  active  2026-11-01  2026-11-01  spf-x
 `
 	// The /32 is replaced by its two halves; the /48 goes.
-	z := zone{inc(regions.DE): {"v=spf1 ip4:45.1.1.0/24 ip6:2a00:1450::/33 ip6:2a00:1450:8000::/33 ip6:2a00:1452::/48 -all"}}
+	z := zone{inc(regions.DE): {"v=spf1 ip4:45.1.1.0/24 ip6:2a00:1450::/33 ip6:2a00:1450:8000::/33 ip6:2a00:1451:2::/48 -all"}}
 	_, rep := run(t, data, z, regions.DE)
 	de := report(t, rep, regions.DE)
 	assert.Equal(t, refresh.StatusDrift, de.Status, de.Error)
-	assert.Equal(t, []string{"2a00:1450::/33", "2a00:1450:8000::/33", "2a00:1452::/48"}, addedPrefixes(de.Added))
+	assert.Equal(t, []string{"2a00:1450::/33", "2a00:1450:8000::/33", "2a00:1451:2::/48"}, addedPrefixes(de.Added))
 	assert.Equal(t, []string{"2a00:1450::/32", "2a00:1451:1::/48"}, prefixes(de.Removed))
 	assert.Equal(t, 1, de.LostRows, "the /32 is still covered by its halves")
 	assert.Less(t, 2*de.LostAddrs, de.SPFAddrs)
