@@ -96,7 +96,8 @@ type chunk struct {
 	// a line skipped because it is too long, after data (skipLen > 0)
 	skipNum int
 	skipLen int64
-	err     error // a read error after data and skip
+	err     error      // a read error after data and skip
+	ferr    *LineError // the first line of a known format that cannot be read
 
 	sel     []selected
 	matches []Match
@@ -137,6 +138,11 @@ func (s *Scanner) setup() {
 // address of a wanted class. It stops at the first error of fn or of r and
 // returns it; a read error is wrapped with the line number in a *LineError.
 func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
+	if s.Inbound != nil {
+		if err := s.Inbound.Validate(); err != nil {
+			return err
+		}
+	}
 	s.setup()
 	workers := len(s.pool)/2 - 1
 	for len(s.free) > 0 {
@@ -181,6 +187,10 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 				}
 			}
 		}
+		if first == nil && c.ferr != nil {
+			first = c.ferr
+			stop.Store(true)
+		}
 		if first == nil && c.skipLen > 0 {
 			if s.LongLine != nil {
 				s.LongLine(c.skipNum, c.skipLen)
@@ -208,10 +218,11 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 	line := 1
 	var pending []byte // the start of a line, at the end of the previous buffer
 	var rerr error     // the reader's error (io.EOF at the end)
+	started := false   // a chunk of lines was sent
 	for (rerr == nil || len(pending) > 0) && !stop.Load() {
 		c := <-s.free
 		c.data, c.sel, c.matches, c.results = nil, c.sel[:0], c.matches[:0], c.results[:0]
-		c.skipLen, c.err = 0, nil
+		c.skipLen, c.err, c.ferr = 0, nil, nil
 		c.first = line
 		n := copy(c.buf, pending)
 		pending = nil
@@ -228,6 +239,9 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 		}
 		if rerr != nil {
 			c.data = c.buf[:n] // all that is left; the last line may lack its newline
+			if !started && s.Inbound != nil {
+				s.Inbound.header(c.data)
+			}
 			line += bytes.Count(c.data, nl)
 			if rerr != io.EOF {
 				c.err = &LineError{line, rerr}
@@ -238,6 +252,10 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 		}
 		if last := bytes.LastIndexByte(c.buf[:n], '\n'); last >= 0 {
 			c.data, pending = c.buf[:last+1], c.buf[last+1:n]
+			if !started && s.Inbound != nil {
+				s.Inbound.header(c.data)
+			}
+			started = true
 			line += bytes.Count(c.data, nl)
 			work <- c
 			order <- c
@@ -301,6 +319,12 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 	if s.Inbound != nil {
 		cl, ok := s.Inbound.client(text)
 		if !ok {
+			return
+		}
+		if cl.err != "" {
+			if c.ferr == nil {
+				c.ferr = &LineError{num, errors.New(cl.err)}
+			}
 			return
 		}
 		c.matches = append(c.matches, cl.m)
