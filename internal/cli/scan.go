@@ -35,14 +35,15 @@ distinct addresses and lines per class and regions instead of the lines.
 With --addresses, print each distinct address once, most frequent first,
 with its class, the regions that publish it (so "foreign eu" is an EU
 gateway outside the chosen region), its count, the time stamps of the
-first and last lines holding it and the first such line.
+first and last lines holding it and the first such line.`
 
+const scanExit = `
 Exit status, as grep: 0 at least one line was selected; 1 none was; 2 bad
 usage, or a file could not be read completely (a corrupted compressed
 file, an over-long line: the other files and lines are still scanned).`
 
 func cmdScan(env *Env, args []string) int {
-	fs := newFlags(env, "scan", "[flags] [FILE...]", scanDescription)
+	fs := newFlags(env, "scan", "[flags] [FILE...]", scanDescription+"\n"+inboundHelp()+"\n"+scanExit)
 	classFlag := fs.String("class", "mimecast,non-spf", "comma-separated classes to select: mimecast, non-spf, foreign")
 	count := fs.Bool("count", false, "print totals per class and regions (addresses, distinct addresses, lines) instead of the lines")
 	addrs := fs.Bool("addresses", false, "print each distinct selected address once: class, regions, count, first and last time seen, a sample line; most frequent first")
@@ -200,12 +201,15 @@ type scanAddrJSON struct {
 type scanJSON struct {
 	File      string         `json:"file"`
 	Line      int            `json:"line"`
+	Format    string         `json:"format,omitempty"`
+	Time      string         `json:"time,omitempty"`
 	Text      string         `json:"text"`
 	Addresses []scanAddrJSON `json:"addresses"`
 }
 
 func (j *scanJSON) fill(file string, l *logscan.Line, want logscan.ClassMask) {
 	j.File, j.Line, j.Text = file, l.Num, string(logscan.TrimEOL(l.Text))
+	j.Format, j.Time = l.Format, string(l.Time)
 	j.Addresses = j.Addresses[:0]
 	for i, m := range l.Matches {
 		r := l.Results[i]

@@ -54,6 +54,9 @@ func writeAddresses(w io.Writer, t *logscan.Addresses, all *mimecastip.Classifie
 		fmt.Fprintf(w, "%s\n", b)
 		return
 	}
+	if len(rows) == 0 {
+		return
+	}
 	aw, tw := len("ADDRESS"), len("FIRST SEEN")
 	for _, st := range rows {
 		aw = max(aw, len(st.Addr.String()))

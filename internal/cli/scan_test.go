@@ -184,3 +184,141 @@ func TestScanAddresses(t *testing.T) {
 	r = cliRun(addrLog, "scan", "--addresses", "--count")
 	assert.Equal(t, ExitUsage, r.code)
 }
+
+// doneLog holds inbound sessions from a foreign client (8.8.8.8) and a US
+// Mimecast gateway, and an outbound delivery to a foreign server.
+const doneLog = `Nov 22 07:14:45 mx postfix/smtpd[101]: connect from mail.foreign.example[8.8.8.8]
+Nov 22 07:14:45 mx postfix/smtpd[101]: 3A1B2C3D4E: client=mail.foreign.example[8.8.8.8]
+Nov 22 07:14:46 mx postfix/smtpd[101]: disconnect from mail.foreign.example[8.8.8.8] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5
+Nov 22 07:14:47 mx postfix/smtpd[102]: connect from us-smtp-inbound-1.mimecast.com[170.10.129.124]
+Nov 22 07:14:47 mx postfix/smtpd[102]: 4B2C3D4E5F: client=us-smtp-inbound-1.mimecast.com[170.10.129.124]
+Nov 22 07:14:48 mx postfix/smtpd[102]: disconnect from us-smtp-inbound-1.mimecast.com[170.10.129.124] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5
+Nov 22 07:14:49 mx postfix/smtp[103]: 3A1B2C3D4E: to=<bob@other.example>, relay=mx.other.example[203.0.113.5]:25, delay=1.1, delays=0.1/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+Nov 22 07:14:50 mx postfix/smtpd[104]: connect from localhost[127.0.0.1]
+Nov 22 07:14:51 mx postfix/submission/smtpd[105]: 5C3D4E5F6A: client=laptop.example.org[198.51.100.77], sasl_method=PLAIN, sasl_username=dave
+`
+
+// TestScanInboundBypassReport is the issue's done-when: the inbound
+// sessions of 8.8.8.8 are selected, the outbound relay= line, the
+// loopback hop and the authenticated submission are not; --addresses
+// lists 8.8.8.8 once with its count.
+func TestScanInboundBypassReport(t *testing.T) {
+	r := cliRun(doneLog, "scan", "--class", "foreign", "--region", "us", "-n")
+	assert.Contains(t, r.stdout, "7:", "without --inbound the outbound relay line is selected")
+
+	r = cliRun(doneLog, "scan", "--inbound", "--class", "foreign", "--region", "us", "-n")
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Equal(t, strings.Join([]string{
+		"1:Nov 22 07:14:45 mx postfix/smtpd[101]: connect from mail.foreign.example[8.8.8.8]",
+		"2:Nov 22 07:14:45 mx postfix/smtpd[101]: 3A1B2C3D4E: client=mail.foreign.example[8.8.8.8]",
+		"3:Nov 22 07:14:46 mx postfix/smtpd[101]: disconnect from mail.foreign.example[8.8.8.8] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+	}, "\n")+"\n", r.stdout)
+
+	r = cliRun(doneLog, "scan", "--inbound", "--class", "foreign", "--region", "us", "--addresses")
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	require.Len(t, lines, 2, r.stdout)
+	assert.Regexp(t, `^8\.8\.8\.8 +foreign +- +3  Nov 22 07:14:45  Nov 22 07:14:46  \(standard input\):1: Nov 22 07:14:45 mx postfix/smtpd\[101\]: connect from mail\.foreign\.example\[8\.8\.8\.8\]$`, lines[1])
+
+	r = cliRun(doneLog, "scan", "--inbound", "--authenticated", "--class", "foreign", "--region", "us", "--addresses", "--json")
+	var out struct{ Addresses []addrJSON }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+	require.Len(t, out.Addresses, 2)
+	assert.Equal(t, "8.8.8.8", out.Addresses[0].Address)
+	assert.Equal(t, "198.51.100.77", out.Addresses[1].Address, "--authenticated adds the submission client")
+
+	r = cliRun(doneLog, "scan", "--inbound", "--class", "mimecast", "--region", "us", "--json")
+	rows := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, rows, 3)
+	var j scanJSON
+	require.NoError(t, json.Unmarshal([]byte(rows[0]), &j))
+	assert.Equal(t, "postfix", j.Format)
+	assert.Equal(t, "Nov 22 07:14:47", j.Time)
+	require.Len(t, j.Addresses, 1, "only the client address")
+	assert.Equal(t, "170.10.129.124", j.Addresses[0].Address)
+
+	r = cliRun(doneLog, "scan", "--log-format", "exim", "--class", "foreign")
+	assert.Equal(t, ExitFinding, r.code, "a Postfix log read as Exim holds no session")
+	r = cliRun(doneLog, "scan", "--log-format", "qmail")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, `unknown log format "qmail"`)
+	r = cliRun(doneLog, "scan", "--authenticated")
+	assert.Equal(t, ExitUsage, r.code)
+}
+
+// TestScanInboundFixturesCLI: each format's fixture through the command.
+func TestScanInboundFixturesCLI(t *testing.T) {
+	dir := filepath.Join("..", "logscan", "testdata", "inbound")
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	n := 0
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".md") {
+			continue
+		}
+		n++
+		r := cliRun("", "scan", "--inbound", "--class", "foreign", "--addresses", "--json", filepath.Join(dir, e.Name()))
+		assert.Equal(t, ExitOK, r.code, "%s: %s", e.Name(), r.stderr)
+		var out struct{ Addresses []addrJSON }
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &out), e.Name())
+		var got []string
+		for _, a := range out.Addresses {
+			got = append(got, a.Address)
+		}
+		assert.ElementsMatch(t, []string{"192.0.2.10", "2001:db8::10"}, got, e.Name())
+	}
+	assert.Equal(t, 7, n)
+}
+
+// TestScanReadmeFormats: the README's table of --inbound formats names
+// every format of logscan.Formats().
+func TestScanReadmeFormats(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	for _, f := range logscan.Formats() {
+		assert.True(t, strings.Contains(string(b), "| `"+f.Name+"` |"), "README: no row for %s", f.Name)
+	}
+}
+
+// TestScanReadmeExamples runs the README's scan examples on doneLog and
+// compares their output with the README's.
+func TestScanReadmeExamples(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	const marker = "<!-- scan examples: run by TestScanReadmeExamples"
+	i := strings.Index(string(b), marker)
+	require.GreaterOrEqual(t, i, 0, "README marker")
+	block := string(b[i:])
+	block = block[strings.Index(block, "```console\n")+len("```console\n"):]
+	block = block[:strings.Index(block, "```")]
+	logPath := filepath.Join(t.TempDir(), "mail.log")
+	require.NoError(t, os.WriteFile(logPath, []byte(doneLog), 0o644))
+	type example struct {
+		cmd  string
+		want []string
+	}
+	var exs []example
+	for _, l := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+		if strings.HasPrefix(l, "$ ") {
+			exs = append(exs, example{cmd: l[2:]})
+			continue
+		}
+		require.NotEmpty(t, exs)
+		exs[len(exs)-1].want = append(exs[len(exs)-1].want, l)
+	}
+	require.GreaterOrEqual(t, len(exs), 3)
+	for _, ex := range exs {
+		cmd, _, _ := strings.Cut(ex.cmd, "#")
+		args := strings.Fields(cmd)
+		require.Equal(t, "mimecastip", args[0])
+		for k, a := range args {
+			if a == "/var/log/mail.log" {
+				args[k] = logPath
+			}
+		}
+		r := cliRun("", args[1:]...)
+		assert.Equal(t, ExitOK, r.code, "%s: %s", ex.cmd, r.stderr)
+		got := strings.ReplaceAll(r.stdout, logPath, "/var/log/mail.log")
+		assert.Equal(t, strings.Join(ex.want, "\n")+"\n", got, ex.cmd)
+	}
+}
