@@ -43,7 +43,7 @@ usage, or a file could not be read completely (a corrupted compressed
 file, an over-long line: the other files and lines are still scanned).`
 
 func cmdScan(env *Env, args []string) int {
-	fs := newFlags(env, "scan", "[flags] [FILE...]", scanDescription+"\n"+inboundHelp()+"\n"+scanExit)
+	fs := newFlags(env, "scan", "[flags] [FILE...]", scanDescription+"\n"+inboundHelp()+"\n"+openRelayHelp+"\n"+scanExit)
 	classFlag := fs.String("class", "mimecast,non-spf", "comma-separated classes to select: mimecast, non-spf, foreign")
 	count := fs.Bool("count", false, "print totals per class and regions (addresses, distinct addresses, lines) instead of the lines")
 	addrs := fs.Bool("addresses", false, "print each distinct selected address once: class, regions, count, first and last time seen, a sample line; most frequent first")
@@ -58,8 +58,8 @@ func cmdScan(env *Env, args []string) int {
 	if done {
 		return status
 	}
-	if *count && *addrs {
-		errorf(env, "scan", "--count and --addresses cannot be combined")
+	if *count && *addrs || inb.openRelay && (*count || *addrs) {
+		errorf(env, "scan", "only one of --count, --addresses and --open-relay can be given")
 		return ExitUsage
 	}
 	set, ok := parseRegions(env, "scan", *region)
@@ -83,7 +83,16 @@ func cmdScan(env *Env, args []string) int {
 	}
 	names := len(files) > 1 && !*noName || *withName
 
-	sc := &logscan.Scanner{Classifier: c, Want: logscan.MaskOf(classes...), Inbound: inbound}
+	all, err := mimecastip.New(d.Ranges) // every region: what publishes an address
+	if err != nil {
+		errorf(env, "scan", "%v", err)
+		return ExitUsage
+	}
+	sc := &logscan.Scanner{Classifier: c, Want: logscan.MaskOf(classes...), Inbound: inbound, OpenRelay: inb.openRelay}
+	relays := &openRelays{}
+	if inb.openRelay {
+		sc.Want = logscan.MaskOf(mimecastip.Mimecast, mimecastip.NonSPF, mimecastip.Foreign)
+	}
 	counter := &logscan.Counter{Want: sc.Want}
 	table := &logscan.Addresses{Want: sc.Want, Samples: true}
 	bw := bufio.NewWriterSize(env.Stdout, logscan.BufferSize)
@@ -104,6 +113,8 @@ func cmdScan(env *Env, args []string) int {
 			fn = func(l *logscan.Line) error { counter.Add(l); return nil }
 		case *addrs:
 			fn = func(l *logscan.Line) error { return table.Add(display, l) }
+		case inb.openRelay:
+			fn = func(l *logscan.Line) error { return relays.add(display, l, all) }
 		case *jsonOut:
 			fn = func(l *logscan.Line) error {
 				js.fill(display, l, sc.Want)
@@ -146,7 +157,7 @@ func cmdScan(env *Env, args []string) int {
 		}
 		f.Close()
 		if errors.Is(err, logscan.ErrTooManyAddresses) {
-			errorf(env, "scan", "%s: more than %d distinct addresses: narrow the selection with --class, --region or --inbound", display, logscan.MaxDistinct)
+			errorf(env, "scan", "%s: more than %d distinct addresses (or %d hosts): narrow the selection with --class, --region or --inbound", display, logscan.MaxDistinct, maxOpenRelayHosts)
 			return ExitUsage
 		}
 		if err != nil {
@@ -172,12 +183,10 @@ func cmdScan(env *Env, args []string) int {
 		}
 	}
 	if *addrs {
-		all, err := mimecastip.New(d.Ranges)
-		if err != nil {
-			errorf(env, "scan", "%v", err)
-			return ExitUsage
-		}
 		writeAddresses(bw, table, all, *jsonOut)
+	}
+	if inb.openRelay {
+		relays.write(bw, *jsonOut)
 	}
 	if err := bw.Flush(); err != nil {
 		errorf(env, "scan", "writing output: %v", err)

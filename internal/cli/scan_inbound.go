@@ -9,9 +9,10 @@ import (
 )
 
 type inboundFlags struct {
-	inbound bool
-	format  string
-	auth    bool
+	inbound   bool
+	format    string
+	auth      bool
+	openRelay bool
 }
 
 func addInboundFlags(fs *flag.FlagSet) *inboundFlags {
@@ -19,12 +20,17 @@ func addInboundFlags(fs *flag.FlagSet) *inboundFlags {
 	fs.BoolVar(&f.inbound, "inbound", false, "read mail logs as mail logs: only the connecting client of inbound SMTP sessions counts (see the formats below)")
 	fs.StringVar(&f.format, "log-format", "auto", "with --inbound, the log format: auto (detected per line), "+strings.Join(logscan.FormatNames(), ", ")+"; implies --inbound")
 	fs.BoolVar(&f.auth, "authenticated", false, "with --inbound, also count authenticated submission sessions (Postfix sasl_username= and the submission/submissions/smtps services, Exim A=)")
+	fs.BoolVar(&f.openRelay, "open-relay", false, `list the hosts whose deliveries Mimecast refused with "Open relay not allowed" (see above)`)
 	return f
 }
 
 func (f *inboundFlags) build(env *Env) (*logscan.Inbound, bool) {
 	if f.format != "auto" {
 		f.inbound = true
+	}
+	if f.openRelay && (f.inbound || f.auth) {
+		errorf(env, "scan", "--open-relay cannot be combined with --inbound, --log-format or --authenticated")
+		return nil, false
 	}
 	if !f.inbound {
 		if f.auth {

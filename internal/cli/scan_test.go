@@ -280,45 +280,80 @@ func TestScanReadmeFormats(t *testing.T) {
 	}
 }
 
-// TestScanReadmeExamples runs the README's scan examples on doneLog and
-// compares their output with the README's.
+// TestScanReadmeExamples runs the README's scan examples on the logs
+// they describe and compares their output with the README's.
 func TestScanReadmeExamples(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	require.NoError(t, err)
-	const marker = "<!-- scan examples: run by TestScanReadmeExamples"
-	i := strings.Index(string(b), marker)
-	require.GreaterOrEqual(t, i, 0, "README marker")
-	block := string(b[i:])
-	block = block[strings.Index(block, "```console\n")+len("```console\n"):]
-	block = block[:strings.Index(block, "```")]
-	logPath := filepath.Join(t.TempDir(), "mail.log")
-	require.NoError(t, os.WriteFile(logPath, []byte(doneLog), 0o644))
-	type example struct {
-		cmd  string
-		want []string
-	}
-	var exs []example
-	for _, l := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
-		if strings.HasPrefix(l, "$ ") {
-			exs = append(exs, example{cmd: l[2:]})
-			continue
+	for marker, log := range map[string]string{
+		"<!-- scan examples: run by TestScanReadmeExamples":      doneLog,
+		"<!-- open-relay example: run by TestScanReadmeExamples": openRelayLog,
+	} {
+		i := strings.Index(string(b), marker)
+		require.GreaterOrEqual(t, i, 0, "README marker %s", marker)
+		block := string(b[i:])
+		block = block[strings.Index(block, "```console\n")+len("```console\n"):]
+		block = block[:strings.Index(block, "```")]
+		logPath := filepath.Join(t.TempDir(), "mail.log")
+		require.NoError(t, os.WriteFile(logPath, []byte(log), 0o644))
+		type example struct {
+			cmd  string
+			want []string
+		}
+		var exs []example
+		for _, l := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+			if strings.HasPrefix(l, "$ ") {
+				exs = append(exs, example{cmd: l[2:]})
+				continue
+			}
+			require.NotEmpty(t, exs)
+			exs[len(exs)-1].want = append(exs[len(exs)-1].want, l)
 		}
 		require.NotEmpty(t, exs)
-		exs[len(exs)-1].want = append(exs[len(exs)-1].want, l)
-	}
-	require.GreaterOrEqual(t, len(exs), 3)
-	for _, ex := range exs {
-		cmd, _, _ := strings.Cut(ex.cmd, "#")
-		args := strings.Fields(cmd)
-		require.Equal(t, "mimecastip", args[0])
-		for k, a := range args {
-			if a == "/var/log/mail.log" {
-				args[k] = logPath
+		for _, ex := range exs {
+			cmd, _, _ := strings.Cut(ex.cmd, "#")
+			args := strings.Fields(cmd)
+			require.Equal(t, "mimecastip", args[0])
+			for k, a := range args {
+				if a == "/var/log/mail.log" {
+					args[k] = logPath
+				}
 			}
+			r := cliRun("", args[1:]...)
+			assert.Equal(t, ExitOK, r.code, "%s: %s", ex.cmd, r.stderr)
+			got := strings.ReplaceAll(r.stdout, logPath, "/var/log/mail.log")
+			assert.Equal(t, strings.Join(ex.want, "\n")+"\n", got, ex.cmd)
 		}
-		r := cliRun("", args[1:]...)
-		assert.Equal(t, ExitOK, r.code, "%s: %s", ex.cmd, r.stderr)
-		got := strings.ReplaceAll(r.stdout, logPath, "/var/log/mail.log")
-		assert.Equal(t, strings.Join(ex.want, "\n")+"\n", got, ex.cmd)
 	}
+}
+
+const openRelayLog = `Nov 22 07:14:45 relay1 postfix/smtpd[200]: 6A7B8C9D0E: client=app.example.com[10.0.0.20]
+Nov 22 07:14:46 relay1 postfix/smtp[201]: 6A7B8C9D0E: to=<bob@other.example>, relay=us-smtp-o365-outbound-1.mimecast.com[205.139.110.20]:25, delay=0.6, delays=0.1/0/0.3/0.2, dsn=4.0.0, status=deferred (host us-smtp-o365-outbound-1.mimecast.com[205.139.110.20] said: 451 Open relay not allowed - https://community.mimecast.com/docs/DOC-1369#451 [aBcDeFgHiJkLmNoPqRsTuV.us123] (in reply to RCPT TO command))
+Nov 22 07:14:50 relay2 postfix/smtp[301]: 7B8C9D0E1F: to=<carol@other.example>, relay=us-smtp-o365-outbound-1.mimecast.com[205.139.110.21]:25, delay=0.4, delays=0.1/0/0.2/0.1, dsn=2.0.0, status=sent (250 Ok)
+Nov 22 07:15:46 relay1 postfix/smtp[202]: 6A7B8C9D0E: to=<bob@other.example>, relay=us-smtp-o365-outbound-1.mimecast.com[205.139.110.21]:25, delay=60, delays=59/0/0.3/0.2, dsn=4.0.0, status=deferred (host us-smtp-o365-outbound-1.mimecast.com[205.139.110.21] said: 451 Open relay not allowed - https://community.mimecast.com/docs/DOC-1369#451 [zYxWvUtSrQpOnMlKjIhGfE.us123] (in reply to RCPT TO command))
+Nov 22 07:16:00 relay3 postfix/smtp[401]: 8C9D0E1F2A: to=<dan@other.example>, relay=us-smtp-o365-outbound-2.mimecast.com[207.211.30.60]:25, delay=0.5, delays=0.1/0/0.2/0.2, dsn=4.0.0, status=deferred (host us-smtp-o365-outbound-2.mimecast.com[207.211.30.60] said: 451 Open relay not allowed - https://community.mimecast.com/docs/DOC-1369#451 [qWeRtYuIoPaSdFgHjKlZxC.us123] (in reply to RCPT TO command))
+`
+
+func TestScanOpenRelay(t *testing.T) {
+	r := cliRun(openRelayLog, "scan", "--open-relay")
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	require.Len(t, lines, 3, r.stdout)
+	assert.Regexp(t, `^SENDING HOST +COUNT +FIRST SEEN +LAST SEEN +REFUSED BY$`, lines[0])
+	assert.Regexp(t, `^relay1 +2  Nov 22 07:14:46  Nov 22 07:15:46  205\.139\.110\.20 \(mimecast us\), 205\.139\.110\.21 \(mimecast us\)$`, lines[1])
+	assert.Regexp(t, `^relay3 +1  Nov 22 07:16:00  Nov 22 07:16:00  207\.211\.30\.60 \(`, lines[2])
+
+	r = cliRun(openRelayLog, "scan", "--open-relay", "--json")
+	var out struct{ Hosts []openRelayRow }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+	require.Len(t, out.Hosts, 2)
+	assert.Equal(t, 2, out.Hosts[0].Sample.Line)
+
+	r = cliRun(doneLog, "scan", "--open-relay")
+	assert.Equal(t, ExitFinding, r.code)
+	assert.Empty(t, r.stdout)
+	r = cliRun(doneLog, "scan", "--open-relay", "--inbound")
+	assert.Equal(t, ExitUsage, r.code)
+	r = cliRun(doneLog, "scan", "--open-relay", "--count")
+	assert.Equal(t, ExitUsage, r.code)
 }

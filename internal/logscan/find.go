@@ -28,7 +28,10 @@
 // a full stop.
 package logscan
 
-import "net/netip"
+import (
+	"bytes"
+	"net/netip"
+)
 
 // Match is one address found in a line: its value and its position.
 type Match struct {
@@ -69,13 +72,37 @@ var class = func() (t [256]uint8) {
 // It allocates only when dst must grow.
 func Find(dst []Match, line []byte) []Match {
 	n := len(line)
+	// Every address holds a '.' (IPv4, or IPv6 with a dotted tail) or a
+	// ':' (IPv6): jump from one to the next with IndexByte (vectorised),
+	// then back up to the start of its run of address characters. nd and
+	// nc are the next '.' and ':' at or after i (n when there is none).
+	nd, nc := -1, -1
 	for i := 0; i < n; {
-		// Every address holds a digit or a colon: skip to the next one,
-		// then back up to the start of its run of address characters.
-		if class[line[i]]&(cDigit|cColon) == 0 {
-			i++
+		if nd < i {
+			nd = n
+			if k := bytes.IndexByte(line[i:], '.'); k >= 0 {
+				nd = i + k
+			}
+		}
+		if nc < i {
+			nc = n
+			if k := bytes.IndexByte(line[i:], ':'); k >= 0 {
+				nc = i + k
+			}
+		}
+		p := min(nd, nc)
+		if p >= n {
+			break
+		}
+		// A '.' not between two digits is in no IPv4 address (nor in the
+		// dotted tail of an IPv6 one, which its colons find): skip it
+		// without reading its run. Another '.' or ':' of the same run
+		// still brings the whole run in.
+		if p == nd && p < nc && (p == 0 || p+1 >= n || class[line[p-1]] != cDigit || class[line[p+1]] != cDigit) {
+			i = p + 1
 			continue
 		}
+		i = p
 		for i > 0 && class[line[i-1]]&cRun != 0 {
 			i--
 		}

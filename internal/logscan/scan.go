@@ -58,6 +58,12 @@ type Scanner struct {
 	// an inbound SMTP session (see [Formats]); other lines hold nothing.
 	Inbound *Inbound
 
+	// OpenRelay, when set (and Inbound is not), restricts each line to
+	// the server of a Postfix smtp delivery that answered "Open relay not
+	// allowed" (Mimecast refusing a sender that is not an authorized
+	// outbound address); other lines hold nothing.
+	OpenRelay bool
+
 	// Workers is the number of scanning goroutines; 0 means GOMAXPROCS.
 	Workers int
 
@@ -329,6 +335,13 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 		}
 		c.matches = append(c.matches, cl.m)
 		format, t0, t1 = cl.format, cl.t0, cl.t1
+	} else if s.OpenRelay {
+		cl, ok := openRelay(text)
+		if !ok {
+			return
+		}
+		c.matches = append(c.matches, cl.m)
+		format = cl.format
 	} else {
 		c.matches = Find(c.matches, text)
 	}
