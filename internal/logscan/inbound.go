@@ -261,7 +261,13 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 	}
 	mine := verdict{mine: true}
 	if !in.Auth {
-		for _, part := range bytes.Split(prog[:slash], []byte{'/'}) {
+		for rest := prog[:slash]; len(rest) > 0; {
+			part := rest
+			if k := bytes.IndexByte(rest, '/'); k >= 0 {
+				part, rest = rest[:k], rest[k+1:]
+			} else {
+				rest = nil
+			}
 			switch string(part) {
 			case "submission", "submissions", "smtps":
 				return mine

@@ -242,10 +242,11 @@ func TestScanNoAllocsPerLine(t *testing.T) {
 	for _, r := range mailPrefixes() {
 		hits = append(hits, r.Prefix)
 	}
+	var inbound *Inbound
 	allocs := func(lines int) float64 {
 		var log bytes.Buffer
 		require.NoError(t, logtest.Write(&log, lines, 3, hits))
-		s := &Scanner{Classifier: mimecastip.Default(), Want: MaskOf(mimecastip.Mimecast, mimecastip.NonSPF), Workers: 2, MaxLine: 8192}
+		s := &Scanner{Classifier: mimecastip.Default(), Want: MaskOf(mimecastip.Mimecast, mimecastip.NonSPF), Workers: 2, MaxLine: 8192, Inbound: inbound}
 		rd := bytes.NewReader(log.Bytes())
 		fn := func(*Line) error { return nil }
 		require.NoError(t, s.Scan(rd, fn)) // warm up the buffers
@@ -257,6 +258,10 @@ func TestScanNoAllocsPerLine(t *testing.T) {
 	small, big := allocs(2000), allocs(20000)
 	assert.LessOrEqual(t, big, small+1, "allocations per scan of 20000 lines against 2000")
 	assert.Less(t, small, 20.0)
+	inbound = &Inbound{}
+	small, big = allocs(2000), allocs(20000)
+	assert.LessOrEqual(t, big, small+1, "with Inbound: allocations per scan of 20000 lines against 2000")
+	assert.Less(t, small, 20.0, "with Inbound")
 }
 
 func BenchmarkScan(b *testing.B) {
