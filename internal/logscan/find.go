@@ -29,7 +29,8 @@
 package logscan
 
 import (
-	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
 )
 
@@ -73,24 +74,10 @@ var class = func() (t [256]uint8) {
 func Find(dst []Match, line []byte) []Match {
 	n := len(line)
 	// Every address holds a '.' (IPv4, or IPv6 with a dotted tail) or a
-	// ':' (IPv6): jump from one to the next with IndexByte (vectorised),
-	// then back up to the start of its run of address characters. nd and
-	// nc are the next '.' and ':' at or after i (n when there is none).
-	nd, nc := -1, -1
+	// ':' (IPv6): jump from one to the next, eight bytes at a time, then
+	// back up to the start of its run of address characters.
 	for i := 0; i < n; {
-		if nd < i {
-			nd = n
-			if k := bytes.IndexByte(line[i:], '.'); k >= 0 {
-				nd = i + k
-			}
-		}
-		if nc < i {
-			nc = n
-			if k := bytes.IndexByte(line[i:], ':'); k >= 0 {
-				nc = i + k
-			}
-		}
-		p := min(nd, nc)
+		p := nextDotColon(line, i)
 		if p >= n {
 			break
 		}
@@ -98,7 +85,7 @@ func Find(dst []Match, line []byte) []Match {
 		// dotted tail of an IPv6 one, which its colons find): skip it
 		// without reading its run. Another '.' or ':' of the same run
 		// still brings the whole run in.
-		if p == nd && p < nc && (p == 0 || p+1 >= n || class[line[p-1]] != cDigit || class[line[p+1]] != cDigit) {
+		if line[p] == '.' && (p == 0 || p+1 >= n || class[line[p-1]] != cDigit || class[line[p+1]] != cDigit) {
 			i = p + 1
 			continue
 		}
@@ -135,6 +122,31 @@ func Find(dst []Match, line []byte) []Match {
 		i = j
 	}
 	return dst
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// nextDotColon returns the index of the first '.' or ':' in line[i:], or
+// len(line), reading eight bytes at a time.
+func nextDotColon(line []byte, i int) int {
+	for ; i+8 <= len(line); i += 8 {
+		x := binary.LittleEndian.Uint64(line[i:])
+		d, c := x^('.'*lsb), x^(':'*lsb)
+		// the lowest set bit marks the first zero byte of d or c (borrows
+		// only make higher bits wrong)
+		if m := ((d-lsb)&^d | (c-lsb)&^c) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(line); i++ {
+		if line[i] == '.' || line[i] == ':' {
+			return i
+		}
+	}
+	return len(line)
 }
 
 func isWord(c byte) bool { return class[c]&(cWord|cHex|cDigit) != 0 }
