@@ -109,6 +109,20 @@ type client struct {
 // client returns the inbound client of line, if any.
 func (in *Inbound) client(line []byte) (client, bool) {
 	line = TrimEOL(line)
+	if len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+		// a UTF-8 byte-order mark (Windows tools write one): keep the
+		// offsets, blank it out of the way
+		c, ok := in.client(line[3:])
+		if ok {
+			c.m.Start += 3
+			c.m.End += 3
+			if c.t1 > 0 {
+				c.t0 += 3
+				c.t1 += 3
+			}
+		}
+		return c, ok
+	}
 	try := func(i int) (client, bool, bool) {
 		v := formats[i].detect(in, line)
 		if !v.mine {
@@ -621,6 +635,9 @@ func (in *Inbound) header(data []byte) {
 			line = data[:e]
 		}
 		line = TrimEOL(line)
+		if n == 1 {
+			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF"))
+		}
 		if n == 1 && hasPrefix(line, "#TYPE ") {
 			data = data[e+1:]
 			continue

@@ -66,6 +66,8 @@ func TestInboundFixtures(t *testing.T) {
 			want = append(want, hit{n, tc.addrs[i], tc.format})
 		}
 		assert.Equal(t, want, inboundHits(t, &Inbound{}, data), tc.file)
+		bom := append([]byte("\xEF\xBB\xBF"), data...)
+		assert.Equal(t, want, inboundHits(t, &Inbound{}, bom), "%s with a UTF-8 byte-order mark", tc.file)
 		assert.Equal(t, want, inboundHits(t, &Inbound{Format: tc.format}, data), "%s forced", tc.file)
 
 		// the fixture has other addresses that plain scanning finds
