@@ -1,6 +1,10 @@
 // Package logscan finds IPv4 and IPv6 addresses in lines of log text with
 // a hand-written byte scanner (no regular expressions, no allocation per
 // line) and selects the lines that hold addresses of wanted classes.
+// A [Scanner] cuts its input into chunks that several goroutines scan, in
+// bounded memory; [Decompress] reads gzip, bzip2, xz and zstd input;
+// [Inbound] restricts each line to the connecting client of an inbound
+// SMTP session in the mail log formats of [Formats].
 //
 // # What counts as an address
 //
@@ -86,6 +90,14 @@ func Find(dst []Match, line []byte) []Match {
 		// without reading its run. Another '.' or ':' of the same run
 		// still brings the whole run in.
 		if line[p] == '.' && (p == 0 || p+1 >= n || class[line[p-1]] != cDigit || class[line[p+1]] != cDigit) {
+			i = p + 1
+			continue
+		}
+		// p is the first '.' or ':' of its run that is not skipped (the
+		// runs before were read to their ends), so a ':' that ends its
+		// run is the run's only colon, with no usable '.' before it: no
+		// address ("QID: ", "]: ").
+		if line[p] == ':' && (p+1 >= n || class[line[p+1]]&cRun == 0) {
 			i = p + 1
 			continue
 		}
