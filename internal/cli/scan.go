@@ -171,6 +171,10 @@ func cmdScan(env *Env, args []string) int {
 			errorf(env, "scan", "writing output: %v", err)
 			return ExitUsage
 		}
+		if st := sc.Stats(); inbound != nil && st.Lines > 0 && st.Recognized == 0 {
+			errorf(env, "scan", "%s: no line is in a log format --inbound reads (%s): nothing was checked", display, strings.Join(logscan.FormatNames(), ", "))
+			failed = true
+		}
 		if selected && exit == ExitFinding {
 			exit = ExitOK
 		}

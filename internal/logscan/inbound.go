@@ -104,6 +104,7 @@ type client struct {
 	format int8
 	t0, t1 int
 	err    string
+	mine   bool // the line is of a known format (whether or not it has a client)
 }
 
 // client returns the inbound client of line, if any.
@@ -129,12 +130,12 @@ func (in *Inbound) client(line []byte) (client, bool) {
 			return client{}, false, false
 		}
 		if v.err != "" {
-			return client{format: int8(i), err: v.err}, true, true
+			return client{format: int8(i), err: v.err, mine: true}, true, true
 		}
 		if !v.found || v.m.Addr.IsLoopback() || v.m.Addr.Is4In6() && v.m.Addr.Unmap().IsLoopback() {
-			return client{}, false, true
+			return client{mine: true}, false, true
 		}
-		c := client{m: v.m, format: int8(i), t0: -1, t1: -1}
+		c := client{m: v.m, format: int8(i), t0: -1, t1: -1, mine: true}
 		if v.t1 > 0 {
 			c.t0, c.t1 = v.t0, v.t1
 		}

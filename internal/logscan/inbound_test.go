@@ -110,6 +110,23 @@ func TestInboundMixed(t *testing.T) {
 	assert.Equal(t, map[string]int{"postfix": 8, "sendmail": 3, "exim": 5}, byFormat)
 }
 
+// TestInboundStats: the Scanner counts the lines of a known format, so
+// that a log of an unknown format is not taken for one without bypasses.
+func TestInboundStats(t *testing.T) {
+	for _, name := range []string{"postfix.log", "exim.log", "m365-trace.csv"} {
+		data := fixture(t, name)
+		s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+		require.NoError(t, s.Scan(bytes.NewReader(data), func(*Line) error { return nil }))
+		n := bytes.Count(data, []byte{'\n'})
+		assert.Equal(t, Stats{Lines: n, Recognized: n}, s.Stats(), name)
+	}
+	s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+	qmail := "@400000006384f7b2 new msg 12345\n@400000006384f7b2 info msg 12345: bytes 1834 from <a@example.net> qp 999 uid 89\n"
+	err := s.Scan(strings.NewReader(qmail+strings.Repeat("x", 3*MaxLineLength)), func(*Line) error { return nil })
+	assert.ErrorIs(t, err, ErrLineTooLong)
+	assert.Equal(t, Stats{Lines: 3, Recognized: 0}, s.Stats(), "a skipped line counts as read")
+}
+
 func TestInboundFormatsTable(t *testing.T) {
 	seen := map[string]bool{}
 	for _, f := range Formats() {

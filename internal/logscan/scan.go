@@ -81,7 +81,17 @@ type Scanner struct {
 	pool    []*chunk
 	free    chan *chunk
 	maxLine int
+	stats   Stats
 }
+
+// Stats are counts of the last call to Scan.
+type Stats struct {
+	Lines      int // lines read, skipped ones included
+	Recognized int // with Inbound: lines of a known log format (with a client or not)
+}
+
+// Stats returns the counts of the last call to Scan.
+func (s *Scanner) Stats() Stats { return s.stats }
 
 // BufferSize is the size of the output buffer the command uses.
 const BufferSize = 1 << 20
@@ -104,6 +114,8 @@ type chunk struct {
 	skipLen int64
 	err     error      // a read error after data and skip
 	ferr    *LineError // the first line of a known format that cannot be read
+	lines   int        // lines in data
+	known   int        // lines of a known format (with Inbound)
 
 	sel     []selected
 	matches []Match
@@ -176,8 +188,14 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 	var first error
 	var long *LineError
 	l := &Line{}
+	s.stats = Stats{}
 	for c := range order {
 		<-c.done
+		s.stats.Lines += c.lines
+		s.stats.Recognized += c.known
+		if c.skipLen > 0 {
+			s.stats.Lines++
+		}
 		if first == nil {
 			for _, sl := range c.sel {
 				l.Num, l.Text = sl.num, c.data[sl.start:sl.end]
@@ -228,7 +246,7 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 	for (rerr == nil || len(pending) > 0) && !stop.Load() {
 		c := <-s.free
 		c.data, c.sel, c.matches, c.results = nil, c.sel[:0], c.matches[:0], c.results[:0]
-		c.skipLen, c.err, c.ferr = 0, nil, nil
+		c.skipLen, c.err, c.ferr, c.lines, c.known = 0, nil, nil, 0, 0
 		c.first = line
 		n := copy(c.buf, pending)
 		pending = nil
@@ -315,6 +333,7 @@ func (s *Scanner) scanChunk(c *chunk, st *state) {
 		s.line1(c, num, start, end)
 		start = end
 	}
+	c.lines = num - c.first
 }
 
 func (s *Scanner) line1(c *chunk, num, start, end int) {
@@ -324,6 +343,9 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 	t0, t1 := -1, -1
 	if s.Inbound != nil {
 		cl, ok := s.Inbound.client(text)
+		if cl.mine {
+			c.known++
+		}
 		if !ok {
 			return
 		}
