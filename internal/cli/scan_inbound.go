@@ -56,7 +56,8 @@ counts: outbound deliveries (relay= of Postfix smtp, Exim =>, Sendmail to=),
 the server's own addresses, HELO literals and loopback clients (content
 filter return hops) never do, nor authenticated submission unless
 --authenticated. The format is detected on each line (a syslog file may mix
-MTAs) or forced with --log-format:
+MTAs) or forced with --log-format. An input in which no line is of a known
+format is an error (exit 2), never a log without bypasses. The formats:
 `)
 	for _, f := range logscan.Formats() {
 		fmt.Fprintf(&b, "\n  %s: %s\n    %s\n", f.Name, f.Title, wrap(f.Lines, 72, "    "))
