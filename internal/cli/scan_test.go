@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/logscan"
-	"github.com/seed-b311f21d/go-mimecastip/internal/logscan/logtest"
 	"github.com/seed-b311f21d/go-mimecastip/internal/testenv"
-	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 // TestScanEndOfInputDelimiter: the letter after an address is seen when
@@ -48,17 +44,10 @@ func TestScanLongLine(t *testing.T) {
 }
 
 func scanLogFile(t *testing.T, dir string) (string, []byte) {
-	var hits []netip.Prefix
-	for _, r := range regions.All() {
-		if !r.Retired && r.Service.Mail() {
-			hits = append(hits, r.Prefix)
-		}
-	}
-	var log bytes.Buffer
-	require.NoError(t, logtest.Write(&log, 20000, 5, hits))
-	p := filepath.Join(dir, "mail.log")
-	require.NoError(t, os.WriteFile(p, log.Bytes(), 0o644))
-	return p, log.Bytes()
+	p, _ := scanFixture(t, dir, 20000, "")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	return p, b
 }
 
 // TestScanCompressed: rotated logs compressed by the real gzip, bzip2, xz
