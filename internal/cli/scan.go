@@ -140,6 +140,10 @@ func cmdScan(env *Env, args []string) int {
 		}
 		selected := false
 		wrapped := func(l *logscan.Line) error { selected = true; return fn(l) }
+		sc.Flush = nil
+		if !*count && !*addrs && !inb.openRelay {
+			sc.Flush = bw.Flush // follow a growing log: tail -f mail.log | mimecastip scan
+		}
 		sc.LongLine = func(n int, length int64) {
 			errorf(env, "scan", "%s: line %d: skipped: %d bytes is longer than the limit of %d bytes per line", display, n, length, logscan.MaxLineLength)
 			failed = true

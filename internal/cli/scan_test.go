@@ -3,11 +3,13 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -352,4 +354,33 @@ func TestScanOpenRelay(t *testing.T) {
 	assert.Equal(t, ExitUsage, r.code)
 	r = cliRun(doneLog, "scan", "--open-relay", "--count")
 	assert.Equal(t, ExitUsage, r.code)
+}
+
+// lineSignal is a Writer that reports each write.
+type lineSignal chan string
+
+func (s lineSignal) Write(p []byte) (int, error) { s <- string(p); return len(p), nil }
+
+// TestScanFollowsPipe: "tail -f mail.log | mimecastip scan" prints each
+// selected line before more input arrives.
+func TestScanFollowsPipe(t *testing.T) {
+	pr, pw := io.Pipe()
+	out := make(lineSignal, 1)
+	done := make(chan int)
+	go func() {
+		done <- Main([]string{"scan"}, &Env{Stdin: pr, Stdout: out, Stderr: io.Discard})
+	}()
+	for i := 1; i <= 2; i++ {
+		line := fmt.Sprintf("Nov 22 07:14:4%d mx postfix/smtpd[1]: connect from a[170.10.133.%d]\n", i, i)
+		_, err := io.WriteString(pw, line)
+		require.NoError(t, err)
+		select {
+		case got := <-out:
+			assert.Equal(t, line, got)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("line %d not printed before more input came", i)
+		}
+	}
+	pw.Close()
+	assert.Equal(t, ExitOK, <-done)
 }

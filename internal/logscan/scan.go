@@ -78,6 +78,12 @@ type Scanner struct {
 	// such line as a *LineError wrapping ErrLineTooLong.
 	LongLine func(num int, length int64)
 
+	// Flush, when set, is called after the lines of each chunk have been
+	// given to the callback (a chunk is what one read brought, at most
+	// MaxLine bytes), so that output can follow a growing log; an error
+	// stops Scan like an error of the callback.
+	Flush func() error
+
 	pool    []*chunk
 	free    chan *chunk
 	maxLine int
@@ -209,6 +215,12 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 					stop.Store(true)
 					break
 				}
+			}
+		}
+		if first == nil && s.Flush != nil && len(c.sel) > 0 {
+			if err := s.Flush(); err != nil {
+				first = err
+				stop.Store(true)
 			}
 		}
 		if first == nil && c.ferr != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -280,4 +281,36 @@ func BenchmarkScan(b *testing.B) {
 		rd.Reset(log.Bytes())
 		_ = s.Scan(rd, fn)
 	}
+}
+
+// TestScanStreams: a line is reported as soon as it is read, so that
+// "tail -f mail.log | mimecastip scan" prints as the log grows: the writer
+// sends the next line only after the callback saw the previous one.
+func TestScanStreams(t *testing.T) {
+	pr, pw := io.Pipe()
+	seen := make(chan int)
+	go func() {
+		for i := 1; i <= 3; i++ {
+			fmt.Fprintf(pw, "line %d 170.10.133.%d\n", i, i)
+			select {
+			case n := <-seen:
+				if n != i {
+					pw.CloseWithError(fmt.Errorf("saw line %d, want %d", n, i))
+					return
+				}
+			case <-time.After(30 * time.Second):
+				pw.CloseWithError(errors.New("line not reported before more input came"))
+				return
+			}
+		}
+		pw.Close()
+	}()
+	s := &Scanner{Classifier: mimecastip.Default(), Want: MaskOf(mimecastip.Mimecast)}
+	n := 0
+	require.NoError(t, s.Scan(pr, func(l *Line) error {
+		n++
+		seen <- l.Num
+		return nil
+	}))
+	assert.Equal(t, 3, n)
 }
