@@ -64,7 +64,8 @@ type Scanner struct {
 	// outbound address); other lines hold nothing.
 	OpenRelay bool
 
-	// Workers is the number of scanning goroutines; 0 means GOMAXPROCS.
+	// Workers is the number of scanning goroutines; 0 means GOMAXPROCS,
+	// at most MaxWorkers.
 	Workers int
 
 	// MaxLine is the longest line, terminator included, that is scanned;
@@ -98,6 +99,11 @@ type Stats struct {
 
 // Stats returns the counts of the last call to Scan.
 func (s *Scanner) Stats() Stats { return s.stats }
+
+// MaxWorkers bounds the default number of scanning goroutines, and so the
+// memory of the chunks in flight (2*MaxWorkers+2 of MaxLine bytes): one
+// reader does not feed more.
+const MaxWorkers = 8
 
 // BufferSize is the size of the output buffer the command uses.
 const BufferSize = 1 << 20
@@ -140,7 +146,7 @@ type selected struct {
 func (s *Scanner) setup() {
 	w := s.Workers
 	if w <= 0 {
-		w = runtime.GOMAXPROCS(0)
+		w = min(runtime.GOMAXPROCS(0), MaxWorkers)
 	}
 	ml := s.MaxLine
 	if ml <= 0 {
@@ -184,9 +190,8 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 	for range workers {
 		go func() {
 			defer wg.Done()
-			var st state
 			for c := range work {
-				s.scanChunk(c, &st)
+				s.scanChunk(c)
 				c.done <- struct{}{}
 			}
 		}()
@@ -330,11 +335,8 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 
 var nl = []byte{'\n'}
 
-// state is a worker's scratch space.
-type state struct{}
-
 // scanChunk finds the selected lines of c.
-func (s *Scanner) scanChunk(c *chunk, st *state) {
+func (s *Scanner) scanChunk(c *chunk) {
 	data := c.data
 	num := c.first
 	for start := 0; start < len(data); num++ {
