@@ -21,16 +21,22 @@ import (
 // Postfix's smtp client delivers to another listener (the outbound
 // delivery, a relay= line). "scan --inbound" finds the two clients on
 // their session lines and nothing else; the bypass report lists the
-// foreign one only.
+// foreign one only. A second relayed message is refused by a server that
+// answers as Mimecast does a sender that is not an authorized outbound
+// address: "scan --open-relay" lists the sending host.
 func TestScanInboundRealPostfix(t *testing.T) {
 	postfixtest.Require(t)
 	relayFromLoopback := []postfixtest.Option{
 		{Name: "mynetworks", Value: "127.0.0.0/8"},
 		{Name: "smtpd_relay_restrictions", Value: "permit_mynetworks, reject_unauth_destination"},
 	}
-	sink := postfixtest.FreePort(t)
+	sink, refuser := postfixtest.FreePort(t), postfixtest.FreePort(t)
 	pf := postfixtest.Start(t, postfixtest.Config{
-		Files:  map[string]string{"transport": fmt.Sprintf("other.example smtp:[127.0.0.1]:%d\n", sink)},
+		Files: map[string]string{
+			"transport": fmt.Sprintf("other.example smtp:[127.0.0.1]:%d\nrefused.example smtp:[127.0.0.1]:%d\n", sink, refuser),
+			// what Mimecast answers a sender that is not an authorized outbound address
+			"refuse": "refused.example 451 Open relay not allowed - https://community.mimecast.com/docs/DOC-1369#451 [aBcDeF.us123]\n",
+		},
 		Main:   "transport_maps = texthash:${config_directory}/transport\n",
 		Master: "smtp unix - - n - - smtp\n",
 		Listeners: []postfixtest.Listener{
@@ -43,6 +49,12 @@ func TestScanInboundRealPostfix(t *testing.T) {
 				{Name: "myhostname", Value: "sink.example.test"},
 				relayFromLoopback[0], relayFromLoopback[1],
 				{Name: "content_filter", Value: "discard:"},
+			}},
+			// a server that refuses like Mimecast's outbound gateways
+			{Name: "refuser", Port: refuser, Options: []postfixtest.Option{
+				{Name: "myhostname", Value: "refuser.example.test"},
+				relayFromLoopback[0], relayFromLoopback[1],
+				{Name: "smtpd_recipient_restrictions", Value: "check_recipient_access texthash:${config_directory}/refuse"},
 			}},
 		},
 	})
@@ -58,12 +70,15 @@ func TestScanInboundRealPostfix(t *testing.T) {
 	}
 	s := pf.Swaks("out", postfixtest.SwaksOptions{To: "bob@other.example", FullMessage: true})
 	require.Equal(t, 250, s.Data.Code, s.Transcript)
+	s = pf.Swaks("out", postfixtest.SwaksOptions{To: "carol@refused.example", FullMessage: true})
+	require.Equal(t, 250, s.Data.Code, s.Transcript)
 
 	// wait for the outbound delivery
 	var log string
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		log = pf.Maillog()
-		if strings.Contains(log, "to=<bob@other.example>, relay=127.0.0.1[127.0.0.1]") && strings.Contains(log, "status=sent") {
+		if strings.Contains(log, "to=<bob@other.example>, relay=127.0.0.1[127.0.0.1]") && strings.Contains(log, "status=sent") &&
+			strings.Contains(log, "status=deferred (host 127.0.0.1[127.0.0.1] said: 451 4.7.1 <carol@refused.example>") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -97,6 +112,18 @@ func TestScanInboundRealPostfix(t *testing.T) {
 	require.Len(t, out.Addresses, 1)
 	assert.Equal(t, foreign, out.Addresses[0].Address)
 	assert.Equal(t, clients[foreign], out.Addresses[0].Count)
+
+	// the refused delivery: Postfix's smtp client logs Mimecast's answer
+	r = cliRun("", "scan", "--open-relay", "--json", path)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	var relays struct{ Hosts []openRelayRow }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &relays))
+	require.Len(t, relays.Hosts, 1, r.stdout)
+	assert.Equal(t, "mx", relays.Hosts[0].Host)
+	assert.GreaterOrEqual(t, relays.Hosts[0].Count, 1)
+	assert.Equal(t, []string{"127.0.0.1 (foreign)"}, relays.Hosts[0].Gateways)
+	assert.Contains(t, relays.Hosts[0].Sample.Text, "postfix/smtp[")
+	assert.Contains(t, relays.Hosts[0].Sample.Text, "to=<carol@refused.example>")
 
 	// the relay= line is there, and a plain scan selects it
 	r = cliRun("", "scan", "--class", "foreign", path)
