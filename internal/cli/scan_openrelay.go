@@ -23,13 +23,27 @@ outbounds (Administration | Gateway | Authorized Outbounds lists them) is
 the public address that host reaches Mimecast from (its smtp_bind_address
 or its NAT address); a dynamic address needs SMTP authentication instead.`
 
+// gatewayJSON is a server that refused a delivery.
+type gatewayJSON struct {
+	Address string   `json:"address"`
+	Class   string   `json:"class"`
+	Regions []string `json:"regions"` // the regions that publish it
+}
+
+func (g gatewayJSON) String() string {
+	if len(g.Regions) == 0 {
+		return g.Address + " (" + g.Class + ")"
+	}
+	return g.Address + " (" + g.Class + " " + strings.Join(g.Regions, ",") + ")"
+}
+
 // openRelayRow is one sending host of the --open-relay report.
 type openRelayRow struct {
-	Host      string   `json:"host"`
-	Count     int      `json:"count"`
-	FirstSeen string   `json:"first_seen"`
-	LastSeen  string   `json:"last_seen"`
-	Gateways  []string `json:"gateways"` // the refusing servers, "ADDR (class regions)"
+	Host      string        `json:"host"`
+	Count     int           `json:"count"`
+	FirstSeen string        `json:"first_seen"`
+	LastSeen  string        `json:"last_seen"`
+	Gateways  []gatewayJSON `json:"gateways"` // the refusing servers, at most 16
 	Sample    struct {
 		File string `json:"file"`
 		Line int    `json:"line"`
@@ -55,7 +69,7 @@ func (o *openRelays) add(file string, l *logscan.Line, all *mimecastip.Classifie
 		if len(o.rows) >= maxOpenRelayHosts {
 			return logscan.ErrTooManyAddresses
 		}
-		r = &openRelayRow{Host: host, FirstSeen: string(l.Time), Gateways: []string{}}
+		r = &openRelayRow{Host: host, FirstSeen: string(l.Time), Gateways: []gatewayJSON{}}
 		text := logscan.TrimEOL(l.Text)
 		if len(text) > logscan.MaxSample {
 			text = text[:logscan.MaxSample]
@@ -67,12 +81,12 @@ func (o *openRelays) add(file string, l *logscan.Line, all *mimecastip.Classifie
 	r.Count++
 	r.LastSeen = string(l.Time)
 	res := all.Lookup(l.Matches[0].Addr)
-	gw := l.Matches[0].Addr.String() + " (" + res.Class.String()
+	gw := gatewayJSON{Address: l.Matches[0].Addr.String(), Class: res.Class.String(), Regions: []string{}}
 	if regs := res.Regions.String(); res.Prefix().IsValid() && regs != "" {
-		gw += " " + regs
+		gw.Regions = strings.Split(regs, ",")
 	}
-	gw += ")"
-	if !slices.Contains(r.Gateways, gw) && len(r.Gateways) < 16 {
+	known := slices.ContainsFunc(r.Gateways, func(g gatewayJSON) bool { return g.Address == gw.Address })
+	if !known && len(r.Gateways) < 16 {
 		r.Gateways = append(r.Gateways, gw)
 	}
 	return nil
@@ -105,6 +119,10 @@ func (o *openRelays) write(w io.Writer, asJSON bool) {
 	}
 	fmt.Fprintf(w, "%-*s %8s  %-*s  %-*s  %s\n", hw, "SENDING HOST", "COUNT", tw, "FIRST SEEN", tw, "LAST SEEN", "REFUSED BY")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-*s %8d  %-*s  %-*s  %s\n", hw, dash(r.Host), r.Count, tw, dash(r.FirstSeen), tw, dash(r.LastSeen), strings.Join(r.Gateways, ", "))
+		gws := make([]string, len(r.Gateways))
+		for i, g := range r.Gateways {
+			gws[i] = g.String()
+		}
+		fmt.Fprintf(w, "%-*s %8d  %-*s  %-*s  %s\n", hw, dash(r.Host), r.Count, tw, dash(r.FirstSeen), tw, dash(r.LastSeen), strings.Join(gws, ", "))
 	}
 }

@@ -346,6 +346,7 @@ func TestScanOpenRelay(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
 	require.Len(t, out.Hosts, 2)
 	assert.Equal(t, 2, out.Hosts[0].Sample.Line)
+	assert.Equal(t, []gatewayJSON{{"205.139.110.20", "mimecast", []string{"us"}}, {"205.139.110.21", "mimecast", []string{"us"}}}, out.Hosts[0].Gateways)
 
 	r = cliRun(doneLog, "scan", "--open-relay")
 	assert.Equal(t, ExitFinding, r.code)
