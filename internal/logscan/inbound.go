@@ -21,7 +21,9 @@ type Inbound struct {
 	Format string
 	// Auth also counts authenticated submission sessions: Postfix
 	// lines with sasl_username= and those of the submission, submissions
-	// and smtps services; Exim "<=" lines with A=.
+	// and smtps services; Exim "<=" lines with A=. (Without Auth, the
+	// connect and disconnect lines of a session authenticated on port 25
+	// still count: the authentication is logged between them.)
 	Auth bool
 
 	force int8       // index in formats, or -1
