@@ -53,7 +53,7 @@ var formats []Format
 func init() {
 	formats = []Format{
 		{"postfix", "Postfix (syslog, journal)",
-			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: ... from, lost connection / timeout / too many errors after ... from NAME[ADDR]; postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username= or the submission/submissions/smtps services unless --authenticated.",
+			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username= or the submission/submissions/smtps services unless --authenticated.",
 			"Nov 22 07:14:45 mx postfix/smtpd[4242]: connect from mail.example.net[192.0.2.10]", detectPostfix},
 		{"exim", "Exim main log (or its syslog copy)",
 			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); rejected lines (H= or from [ADDR]); SMTP connection from. Not => -> ** == deliveries.",
@@ -321,9 +321,17 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 		}
 		from = len("client=")
 	case hasPrefix(body, "NOQUEUE: reject: "), hasPrefix(body, "reject: "),
+		hasPrefix(body, "NOQUEUE: reject_warning: "), hasPrefix(body, "reject_warning: "),
+		hasPrefix(body, "hold: "), hasPrefix(body, "discard: "), hasPrefix(body, "redirect: "),
+		hasPrefix(body, "filter: "), hasPrefix(body, "warn: "), hasPrefix(body, "info: "),
 		hasPrefix(body, "lost connection after "), hasPrefix(body, "timeout after "),
-		hasPrefix(body, "too many errors after "):
+		hasPrefix(body, "too many errors after "), hasPrefix(body, "improper command pipelining after "),
+		hasPrefix(body, "SSL_accept error from "),
+		index(body, " TLS connection established from ") >= 0 && index(body, " TLS connection established from ") < 16:
 		f := index(body, " from ")
+		if hasPrefix(body, "SSL_accept error from ") {
+			f = len("SSL_accept error")
+		}
 		if f < 0 {
 			return mine
 		}
