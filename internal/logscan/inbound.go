@@ -56,7 +56,7 @@ func init() {
 			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username= or the submission/submissions/smtps services unless --authenticated.",
 			"Nov 22 07:14:45 mx postfix/smtpd[4242]: connect from mail.example.net[192.0.2.10]", detectPostfix},
 		{"exim", "Exim main log (or its syslog copy)",
-			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); rejected lines (H= or from [ADDR]); SMTP connection from. Not => -> ** == deliveries.",
+			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from. Not => -> ** == deliveries.",
 			"2026-11-22 07:14:45 1vBxyz-000Abc-7Q <= alice@example.net H=mail.example.net (helo.example.net) [192.0.2.10]:52344 P=esmtp S=1834", detectExim},
 		{"sendmail", "Sendmail (syslog)",
 			"from= lines and reject= lines: the [ADDR] of relay=NAME [ADDR]. Not to= lines (our deliveries).",
@@ -397,9 +397,14 @@ func detectExim(in *Inbound, line []byte) verdict {
 		}
 		return mine // deliveries (=> -> *> ** ==), Completed, ...
 	}
+	for _, p := range eximFrom {
+		if hasPrefix(rest, p) {
+			return eximHostAt(line, body+len(p))
+		}
+	}
 	switch {
-	case hasPrefix(rest, "SMTP connection from "):
-		return eximHostAt(line, body+len("SMTP connection from "))
+	case hasPrefix(rest, "H="): // rejections, incomplete transactions, ACL warnings of a session
+		return eximHostAt(line, body+len("H="))
 	case index(rest, "rejected") >= 0:
 		if v := eximHost(line, body); v.found {
 			return v
@@ -410,6 +415,17 @@ func detectExim(in *Inbound, line []byte) verdict {
 		}
 	}
 	return mine
+}
+
+// eximFrom are the starts of Exim session lines that name the client
+// right after them.
+var eximFrom = []string{
+	"SMTP connection from ",
+	"SMTP call from ",
+	"unexpected disconnection while reading SMTP command from ",
+	"SMTP command timeout on connection from ",
+	"SMTP data timeout (message abandoned) on connection from ",
+	"TLS error on connection from ",
 }
 
 // isEximID reports whether b looks like an Exim message ID
