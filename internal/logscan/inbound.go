@@ -392,7 +392,11 @@ func detectExim(in *Inbound, line []byte) verdict {
 				return mine
 			}
 			return eximHost(line, body+id+1)
-		case hasPrefix(flag, "H=") && index(flag, " rejected ") >= 0: // rejected after DATA
+		case hasPrefix(flag, "H=") && index(flag, " F=<") >= 0 && index(flag, " rejected ") >= 0 &&
+			index(flag, "remote") < 0:
+			// "H=(helo) [ADDR]:PORT F=<sender> rejected after DATA"; not a
+			// delivery error ("H=mx [ADDR]: SMTP error from remote mail
+			// server ... rejected")
 			return eximHost(line, body+id+1)
 		}
 		return mine // deliveries (=> -> *> ** ==), Completed, ...
