@@ -144,6 +144,10 @@ func cmdScan(env *Env, args []string) int {
 		if !*count && !*addrs && !inb.openRelay {
 			sc.Flush = bw.Flush // follow a growing log: tail -f mail.log | mimecastip scan
 		}
+		sc.Doubt = func(n int, msg string) {
+			errorf(env, "scan", "%s: line %d: %s", display, n, msg)
+			failed = true
+		}
 		sc.LongLine = func(n int, length int64) {
 			errorf(env, "scan", "%s: line %d: skipped: %d bytes is longer than the limit of %d bytes per line", display, n, length, logscan.MaxLineLength)
 			failed = true

@@ -385,3 +385,16 @@ func TestScanFollowsPipe(t *testing.T) {
 	pw.Close()
 	assert.Equal(t, ExitOK, <-done)
 }
+
+// TestScanInboundCraftedLine: a Sendmail line whose sender imitates the
+// relay= field is reported (exit 2), not taken at its word.
+func TestScanInboundCraftedLine(t *testing.T) {
+	log := `Nov 22 07:14:45 mx sm-mta[4242]: 5AM7EjXa004242: from=<"x, relay=us-smtp-inbound-1.mimecast.com [170.10.129.124]"@evil.example>, size=1834, class=0, nrcpts=1, msgid=<1@evil.example>, proto=ESMTP, daemon=MTA-v4, relay=evil.example [192.0.2.66]
+Nov 22 07:14:46 mx sm-mta[4243]: 5AM7EjXa004243: from=<alice@example.net>, size=1834, class=0, nrcpts=1, msgid=<2@example.net>, proto=ESMTP, daemon=MTA-v4, relay=mail.example.net [192.0.2.10]
+`
+	r := cliRun(log, "scan", "--inbound", "--class", "mimecast,foreign", "-n")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "(standard input): line 1: several relay= fields")
+	assert.True(t, strings.HasPrefix(r.stdout, "2:"), "the other lines are still selected: %q", r.stdout)
+	assert.NotContains(t, r.stdout, "170.10.129.124\"@", "the crafted line is not selected")
+}

@@ -44,8 +44,9 @@ type verdict struct {
 	mine   bool // the line is of this format
 	found  bool // it is an inbound session line with a client address
 	m      Match
-	t0, t1 int // the time stamp, when not the line's start (t1 > 0)
-	err    string
+	t0, t1 int    // the time stamp, when not the line's start (t1 > 0)
+	err    string // the file cannot be read as this format
+	doubt  string // the client of this line cannot be told for sure
 }
 
 var formats []Format
@@ -106,6 +107,7 @@ type client struct {
 	format int8
 	t0, t1 int
 	err    string
+	doubt  string
 	mine   bool // the line is of a known format (whether or not it has a client)
 }
 
@@ -131,8 +133,8 @@ func (in *Inbound) client(line []byte) (client, bool) {
 		if !v.mine {
 			return client{}, false, false
 		}
-		if v.err != "" {
-			return client{format: int8(i), err: v.err, mine: true}, true, true
+		if v.err != "" || v.doubt != "" {
+			return client{format: int8(i), err: v.err, doubt: v.doubt, mine: true}, true, true
 		}
 		if !v.found || v.m.Addr.IsLoopback() || v.m.Addr.Is4In6() && v.m.Addr.Unmap().IsLoopback() {
 			return client{mine: true}, false, true
@@ -388,10 +390,22 @@ func detectExim(in *Inbound, line []byte) verdict {
 		flag := rest[id+1:]
 		switch {
 		case hasPrefix(flag, "<= "):
-			if !in.Auth && index(flag, " A=") >= 0 {
-				return mine
+			// The sender comes before H= and may be a quoted local part
+			// holding " H=" or " A=": such a line is in doubt, so that a
+			// crafted sender can neither stand in for the client nor
+			// pass it off as authenticated.
+			if bytes.Count(flag, []byte(" H=")) > 1 || bytes.Count(flag, []byte(" A=")) > 1 {
+				return verdict{mine: true, doubt: "several H= or A= fields (a crafted sender?): the client cannot be told; read this line yourself"}
 			}
-			return eximHost(line, body+id+1)
+			v := eximHost(line, body+id+1)
+			if !in.Auth && v.found {
+				// A= (the authenticator) is logged after the client
+				after := line[v.m.End:]
+				if a := index(after, " A="); a >= 0 && (bytes.IndexByte(after[:a], '"') < 0) {
+					return mine
+				}
+			}
+			return v
 		case hasPrefix(flag, "H=") && index(flag, " F=<") >= 0 && index(flag, " rejected ") >= 0 &&
 			index(flag, "remote") < 0:
 			// "H=(helo) [ADDR]:PORT F=<sender> rejected after DATA"; not a
@@ -502,6 +516,11 @@ func detectSendmail(in *Inbound, line []byte) verdict {
 	r := index(body, "relay=")
 	if r < 0 {
 		return mine
+	}
+	if bytes.Count(body, []byte("relay=")) > 1 {
+		// a sender or recipient address can hold "relay=name [addr]" in
+		// quotes: which one Sendmail wrote cannot be told
+		return verdict{mine: true, doubt: "several relay= fields (a crafted address?): the client cannot be told; read this line yourself"}
 	}
 	i := len(line) - len(body) + r + len("relay=")
 	if i < len(line) && line[i] != '[' {

@@ -182,3 +182,45 @@ func FuzzInbound(f *testing.F) {
 		}
 	})
 }
+
+// TestInboundSendmailCraftedRelay: a sender address that imitates the
+// relay= field cannot pass a foreign client off as a Mimecast gateway:
+// the line is reported as in doubt, and selects nothing.
+func TestInboundSendmailCraftedRelay(t *testing.T) {
+	line := `Nov 22 07:14:45 mx sm-mta[4242]: 5AM7EjXa004242: from=<"x, relay=us-smtp-inbound-1.mimecast.com [170.10.129.124]"@evil.example>, size=1834, class=0, nrcpts=1, msgid=<1@evil.example>, proto=ESMTP, daemon=MTA-v4, relay=evil.example [192.0.2.66]` + "\n"
+	s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+	var doubts []int
+	s.Doubt = func(num int, msg string) {
+		doubts = append(doubts, num)
+		assert.Contains(t, msg, "several relay= fields")
+	}
+	n := 0
+	require.NoError(t, s.Scan(strings.NewReader(string(fixture(t, "sendmail.log"))+line), func(*Line) error { n++; return nil }))
+	assert.Equal(t, 3, n, "the fixture's lines are still selected")
+	assert.Equal(t, []int{8}, doubts)
+
+	s.Doubt = nil
+	err := s.Scan(strings.NewReader(line), func(*Line) error { return nil })
+	var le *LineError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, 1, le.Line)
+}
+
+// TestInboundEximCraftedSender: a quoted sender holding " H=" or " A="
+// neither stands in for the client nor passes it off as authenticated.
+func TestInboundEximCraftedSender(t *testing.T) {
+	s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+	var doubts []int
+	s.Doubt = func(num int, _ string) { doubts = append(doubts, num) }
+	in := `2026-11-22 07:14:46 1vBxyz-000Abc-7Q <= "x H=us-smtp-inbound-1.mimecast.com [170.10.129.124]:25"@evil.example H=evil.example [192.0.2.66]:52344 P=esmtp S=1834
+2026-11-22 07:14:47 1vBxyz-000Abd-7R <= "x A=plain:bob"@evil.example H=evil.example [192.0.2.66]:52345 P=esmtp S=1834
+2026-11-22 07:14:48 1vBxyz-000Abe-7S <= "x A=plain:bob"@evil.example H=evil.example [192.0.2.67]:52346 P=esmtp A=plain:x S=1834
+`
+	var got []string
+	require.NoError(t, s.Scan(strings.NewReader(in), func(l *Line) error {
+		got = append(got, l.Matches[0].Addr.String())
+		return nil
+	}))
+	assert.Equal(t, []string{"192.0.2.66"}, got, "line 2: an A= in the sender is not an authentication")
+	assert.Equal(t, []int{1, 3}, doubts)
+}

@@ -79,6 +79,13 @@ type Scanner struct {
 	// such line as a *LineError wrapping ErrLineTooLong.
 	LongLine func(num int, length int64)
 
+	// Doubt is called, in input order, for each line of a known format
+	// whose client address cannot be told for sure (a crafted address
+	// that imitates a field); such a line selects nothing. When Doubt is
+	// nil, Scan reads to the end and then returns the first as a
+	// *LineError.
+	Doubt func(num int, msg string)
+
 	// Flush, when set, is called after the lines of each chunk have been
 	// given to the callback (a chunk is what one read brought, at most
 	// MaxLine bytes), so that output can follow a growing log; an error
@@ -124,10 +131,11 @@ type chunk struct {
 	// a line skipped because it is too long, after data (skipLen > 0)
 	skipNum int
 	skipLen int64
-	err     error      // a read error after data and skip
-	ferr    *LineError // the first line of a known format that cannot be read
-	lines   int        // lines in data
-	known   int        // lines of a known format (with Inbound)
+	err     error       // a read error after data and skip
+	ferr    *LineError  // the first line of a known format that cannot be read
+	doubts  []LineError // lines of a known format whose client is in doubt
+	lines   int         // lines in data
+	known   int         // lines of a known format (with Inbound)
 
 	sel     []selected
 	matches []Match
@@ -228,6 +236,17 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 				stop.Store(true)
 			}
 		}
+		for i := range c.doubts {
+			if first != nil {
+				break
+			}
+			if s.Doubt != nil {
+				s.Doubt(c.doubts[i].Line, c.doubts[i].Err.Error())
+			} else if long == nil {
+				e := c.doubts[i]
+				long = &e
+			}
+		}
 		if first == nil && c.ferr != nil {
 			first = c.ferr
 			stop.Store(true)
@@ -264,6 +283,7 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 		c := <-s.free
 		c.data, c.sel, c.matches, c.results = nil, c.sel[:0], c.matches[:0], c.results[:0]
 		c.skipLen, c.err, c.ferr, c.lines, c.known = 0, nil, nil, 0, 0
+		c.doubts = c.doubts[:0]
 		c.first = line
 		n := copy(c.buf, pending)
 		pending = nil
@@ -366,6 +386,12 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 		if cl.err != "" {
 			if c.ferr == nil {
 				c.ferr = &LineError{num, errors.New(cl.err)}
+			}
+			return
+		}
+		if cl.doubt != "" {
+			if len(c.doubts) < 64 {
+				c.doubts = append(c.doubts, LineError{num, errors.New(cl.doubt)})
 			}
 			return
 		}
