@@ -20,10 +20,11 @@ type Inbound struct {
 	// "auto" detects the format of each line.
 	Format string
 	// Auth also counts authenticated submission sessions: Postfix
-	// lines with sasl_username= and those of the submission, submissions
-	// and smtps services; Exim "<=" lines with A=. (Without Auth, the
-	// connect and disconnect lines of a session authenticated on port 25
-	// still count: the authentication is logged between them.)
+	// lines with sasl_username=, disconnect lines that count a successful
+	// auth= and the lines of the submission, submissions and smtps
+	// services; Exim "<=" lines with A=. (Without Auth, the connect line
+	// of a session authenticated on port 25 still counts: the
+	// authentication is logged after it.)
 	Auth bool
 
 	force int8       // index in formats, or -1
@@ -54,7 +55,7 @@ var formats []Format
 func init() {
 	formats = []Format{
 		{"postfix", "Postfix (syslog, journal)",
-			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username= or the submission/submissions/smtps services unless --authenticated.",
+			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username=, a disconnect with auth=1 or the submission/submissions/smtps services unless --authenticated.",
 			"Nov 22 07:14:45 mx postfix/smtpd[4242]: connect from mail.example.net[192.0.2.10]", detectPostfix},
 		{"exim", "Exim main log (or its syslog copy)",
 			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from. Not => -> ** == deliveries.",
@@ -316,6 +317,9 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 	case hasPrefix(body, "connect from "):
 		from = len("connect from ")
 	case hasPrefix(body, "disconnect from "):
+		if !in.Auth && authenticated(body) {
+			return mine
+		}
 		from = len("disconnect from ")
 	case hasPrefix(body, "client="):
 		if !in.Auth && index(body, "sasl_username=") >= 0 {
@@ -347,6 +351,26 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 	}
 	m, ok := bracket(line, off+from+b)
 	return verdict{mine: true, found: ok, m: m}
+}
+
+// authenticated reports whether a Postfix disconnect line counts a
+// successful AUTH command ("auth=1", "auth=1/2"; "auth=0/1" failed).
+func authenticated(body []byte) bool {
+	a := index(body, " auth=")
+	if a < 0 {
+		return false
+	}
+	n := 0
+	for _, c := range body[a+len(" auth="):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+		if n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // isQueueID reports whether b is a Postfix queue ID (short: hex; long:
