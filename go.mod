@@ -7,9 +7,11 @@ require (
 	github.com/d--j/go-milter v0.10.2
 	github.com/emersion/go-smtp v0.25.1
 	github.com/gaissmai/bart v0.30.0
+	github.com/klauspost/compress v1.20.4
 	github.com/miekg/dns v1.1.73
 	github.com/pires/go-proxyproto v0.15.0
 	github.com/stretchr/testify v1.12.1
+	github.com/ulikunitz/xz v0.5.17
 )
 
 require (

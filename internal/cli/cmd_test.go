@@ -178,12 +178,12 @@ func TestScanFiles(t *testing.T) {
 func TestScanCountAndJSON(t *testing.T) {
 	r := cliRun(scanLog, "scan", "--count", "--class", "mimecast,non-spf,foreign")
 	assert.Equal(t, ExitOK, r.code)
-	assert.Equal(t, `CLASS     REGIONS       ADDRESSES      LINES
-mimecast  us                    1          1
-mimecast  eu                    1          1
-non-spf   us                    1          1
-foreign   -                     2          2
-total                           5          5
+	assert.Equal(t, `CLASS     REGIONS       ADDRESSES   DISTINCT      LINES
+mimecast  us                    1          1          1
+mimecast  eu                    1          1          1
+non-spf   us                    1          1          1
+foreign   -                     2          2          2
+total                           5          5          5
 `, r.stdout)
 
 	r = cliRun(scanLog, "scan", "--count", "--json")
