@@ -123,6 +123,7 @@ func ExampleNew() {
 @source mine 2026-01-01 our own relays
 1.2.3.0/24   eu  gateway  active  2026  2026  mine
 1.2.3.16/28  eu  non-spf  active  2026  2026  mine
+@end 2
 `
 	d, err := regions.Parse(strings.NewReader(file))
 	if err != nil {

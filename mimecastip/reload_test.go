@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,7 @@ const reloadDataA = `@version 2026-11-01
 45.2.0.0/24        eu      gateway  active  2026-11-01  2026-11-01  spf-a
 45.3.0.0/24        za      gateway  retired 2026-11-01  2026-11-01  spf-a
 2a00:1450::/32     de      gateway  active  2026-11-01  2026-11-01  spf-a
+@end 4
 `
 
 const reloadDataB = `@version 2026-11-02
@@ -34,6 +36,7 @@ const reloadDataB = `@version 2026-11-02
 45.3.0.0/24        za      gateway  active  2026-11-02  2026-11-02  dc
 45.4.0.1/32        global  website  active  2026-11-02  2026-11-02  dc
 2a00:1450:4000::/36 us,usb gateway  active  2026-11-02  2026-11-02  dc
+@end 4
 `
 
 var reloadProbes = []string{"45.1.0.7", "45.1.9.9", "45.2.0.1", "45.3.0.1", "45.4.0.1", "2a00:1450:4001::1", "2a00:1450:8000::1", "8.8.8.8"}
@@ -108,7 +111,7 @@ func TestReloadLoadFileErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), "missing.txt")
 	assert.ErrorIs(t, err, os.ErrNotExist)
 
-	bad := reloadFile(t, "bad.txt", reloadDataA+"10.0.0.0/8  us  gateway  active  2026-11-01  2026-11-01  spf-a\n")
+	bad := reloadFile(t, "bad.txt", strings.Replace(reloadDataA, "@end 4\n", "10.0.0.0/8  us  gateway  active  2026-11-01  2026-11-01  spf-a\n@end 5\n", 1))
 	_, err = mimecastip.LoadFile(bad, 0)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "bad.txt: regions: line 7: prefix 10.0.0.0/8 overlaps private space")

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -106,11 +107,19 @@ func Version() string {
 }
 
 // Filter returns the rows of rs published for any region in set, plus the
-// rows published for every account ([Global]). The result is a new slice.
+// website and Web Security rows published for every account ([Global]).
+// The global tag of a mail row (gateway, non-SPF relay) never selects it:
+// Mimecast publishes no mail range for every account, so such a row (a
+// typo, a poisoned edit) is kept for its other regions only, as the
+// policy service does. The result is a new slice.
 func Filter(rs []Range, set Set) []Range {
 	var out []Range
 	for _, r := range rs {
-		if !r.Regions.Intersect(set.Add(Global)).IsEmpty() {
+		want := set.Add(Global)
+		if r.Service.Mail() {
+			want = set &^ SetOf(Global)
+		}
+		if !r.Regions.Intersect(want).IsEmpty() {
 			out = append(out, r)
 		}
 	}
@@ -151,8 +160,11 @@ func contentLen(fields []string, comment string) int {
 // Parse reads a data file in the format of the embedded ranges.txt and
 // validates it: every prefix canonical, not in private, loopback,
 // documentation or other special-purpose space, not broader than /16
-// (IPv4) or /32 (IPv6) unless its comment says "broad: REASON", no prefix
-// twice, every cited source defined, a version line. Problems are reported
+// (IPv4) or /32 (IPv6) unless its comment says "broad: REASON", and never
+// broader than [BroadLimit4] or [BroadLimit6] even then, no prefix twice,
+// every cited source defined, a version line, and a last line "@end ROWS"
+// whose count equals the rows read (see [EndLine]): a file without it, or
+// with a different count, is refused as incomplete. Problems are reported
 // together, each naming its line: "regions: line 12: ...".
 func Parse(r io.Reader) (*Dataset, error) {
 	d := &Dataset{}
@@ -166,7 +178,7 @@ func Parse(r io.Reader) (*Dataset, error) {
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
 	seen := map[netip.Prefix]int{}
 	sources := map[string]bool{}
-	versionLine := 0
+	versionLine, endLine, endRows, badRows, rowsAtEnd := 0, 0, 0, 0, 0
 	n := 0
 	for sc.Scan() {
 		n++
@@ -189,7 +201,24 @@ func Parse(r io.Reader) (*Dataset, error) {
 		if len(fields) == 0 {
 			continue
 		}
+		if endLine != 0 {
+			// Reported, and the line still checked, so its own errors show.
+			fail(n, "text after the @end line (line %d); @end must be the last line", endLine)
+		}
 		switch fields[0] {
+		case "@end":
+			if endLine != 0 {
+				continue
+			}
+			endLine, rowsAtEnd = n, len(d.Ranges)+badRows
+			v, err := strconv.Atoi(strings.TrimSpace(strings.Join(fields[1:], " ")))
+			if len(fields) != 2 || err != nil || v < 0 || fields[1] != strconv.Itoa(v) {
+				fail(n, "want \"@end ROWS\" (ROWS the number of rows of the file), got %q", strings.TrimSpace(body))
+				endRows = -1
+				continue
+			}
+			endRows = v
+			continue
 		case "@version":
 			if versionLine != 0 {
 				fail(n, "second @version (first on line %d)", versionLine)
@@ -231,10 +260,12 @@ func Parse(r io.Reader) (*Dataset, error) {
 		}
 		rg, ok := parseRow(n, fields, comment, fail)
 		if !ok {
+			badRows++
 			continue
 		}
 		if first, dup := seen[rg.Prefix]; dup {
 			fail(n, "prefix %s already on line %d", rg.Prefix, first)
+			badRows++
 			continue
 		}
 		seen[rg.Prefix] = n
@@ -245,6 +276,11 @@ func Parse(r io.Reader) (*Dataset, error) {
 	}
 	if versionLine == 0 {
 		errs = append(errs, errors.New("regions: no @version line"))
+	}
+	if rows := len(d.Ranges) + badRows; endLine == 0 && sc.Err() == nil {
+		errs = append(errs, fmt.Errorf("regions: the file is incomplete: it does not end with an \"@end %d\" line (cut short, or written without one)", rows))
+	} else if endLine != 0 && endRows >= 0 && endRows != rowsAtEnd {
+		errs = append(errs, fmt.Errorf("regions: line %d: the file is incomplete or was edited: @end declares %d rows, the file has %d (if you added or removed rows on purpose, write \"@end %d\")", endLine, endRows, rowsAtEnd, rowsAtEnd))
 	}
 	for _, rg := range d.Ranges {
 		for _, s := range rg.Sources {
@@ -273,8 +309,12 @@ func parseRow(n int, f []string, comment string, fail func(int, string, ...any))
 		return Range{}, false
 	}
 	if err := CheckPrefix(p); err != nil {
-		if !(errors.Is(err, ErrBroad) && strings.Contains(comment, "broad:")) {
+		if !(errors.Is(err, ErrBroad) && broadReason(comment)) {
 			fail(n, "%v", err)
+			return Range{}, false
+		}
+		if limit := broadLimit(p); p.Bits() < limit {
+			fail(n, "prefix %s is broader than /%d, the limit even with a \"# broad:\" reason", p, limit)
 			return Range{}, false
 		}
 	}
@@ -316,6 +356,28 @@ func parseRow(n int, f []string, comment string, fail func(int, string, ...any))
 		Prefix: p, Regions: set, Service: svc, Retired: retired,
 		FirstSeen: f[4], LastSeen: f[5], Sources: srcs, Comment: comment, Line: n,
 	}, true
+}
+
+// BroadLimit4 and BroadLimit6 are the broadest prefixes a data file may
+// hold at all: a row broader than /16 (IPv4) or /32 (IPv6) needs a
+// "# broad: REASON" comment, and no reason admits one broader than these.
+// The broadest range Mimecast has ever published is a /22.
+const (
+	BroadLimit4 = 12
+	BroadLimit6 = 28
+)
+
+func broadLimit(p netip.Prefix) int {
+	if p.Addr().Is4() {
+		return BroadLimit4
+	}
+	return BroadLimit6
+}
+
+// broadReason reports whether comment holds "broad:" followed by a reason.
+func broadReason(comment string) bool {
+	_, reason, ok := strings.Cut(comment, "broad:")
+	return ok && strings.TrimSpace(reason) != ""
 }
 
 // ErrBroad is wrapped by [CheckPrefix] for a prefix broader than /16 (IPv4)
@@ -370,6 +432,9 @@ var bogonList = []struct{ cidr, what string }{
 	{"172.16.0.0/12", "private"},
 	{"192.0.0.0/24", "IETF protocol assignment"},
 	{"192.0.2.0/24", "documentation"},
+	{"192.31.196.0/24", "AS112 service"},
+	{"192.52.193.0/24", "AMT"},
+	{"192.175.48.0/24", "AS112 direct delegation"},
 	{"192.88.99.0/24", "6to4 relay anycast"},
 	{"192.168.0.0/16", "private"},
 	{"198.18.0.0/15", "benchmarking"},
@@ -459,18 +524,33 @@ func (d *Dataset) Format(w io.Writer) error {
 	}
 	bw.WriteString("\n")
 	for _, r := range d.Ranges {
-		status := "active"
-		if r.Retired {
-			status = "retired"
-		}
-		fmt.Fprintf(bw, "%-21s %-7s %-8s %-7s %-11s %-11s %s", r.Prefix, r.Regions, r.Service, status, r.FirstSeen, r.LastSeen, strings.Join(r.Sources, ","))
-		if r.Comment != "" {
-			fmt.Fprintf(bw, "  # %s", r.Comment)
-		}
+		bw.WriteString(FormatRow(r))
 		bw.WriteString("\n")
 	}
+	fmt.Fprintf(bw, "\n%s\n", EndLine(len(d.Ranges)))
 	return bw.Flush()
 }
+
+// FormatRow returns r as one row of a data file, without a newline, in
+// the column layout [Dataset.Format] writes.
+func FormatRow(r Range) string {
+	status := "active"
+	if r.Retired {
+		status = "retired"
+	}
+	s := fmt.Sprintf("%-21s %-7s %-8s %-7s %-11s %-11s %s", r.Prefix, r.Regions, r.Service, status, r.FirstSeen, r.LastSeen, strings.Join(r.Sources, ","))
+	if r.Comment != "" {
+		s += "  # " + r.Comment
+	}
+	return s
+}
+
+// EndLine returns the line that must end a data file of rows rows:
+// "@end ROWS". [Parse] refuses a file without it, or whose count differs
+// from the rows it read, as incomplete: a file cut short at a line
+// boundary (a copy or write interrupted, a reader racing a writer) never
+// loads as a smaller valid dataset.
+func EndLine(rows int) string { return "@end " + strconv.Itoa(rows) }
 
 // SPFPublished reports whether any of r's sources is an expansion of
 // Mimecast's SPF records (a source ID starting with "spf"). Only such rows

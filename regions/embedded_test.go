@@ -143,9 +143,21 @@ func TestEmbeddedData(t *testing.T) {
 		for _, g := range []regions.Region{regions.US, regions.USB, regions.CA, regions.EU, regions.DE, regions.AU, regions.ZA} {
 			assert.Positive(t, active[g], "region %v has no active gateway row", g)
 		}
-		for _, g := range []regions.Region{regions.USPCOM, regions.JE} {
+		for _, g := range []regions.Region{regions.USPCOM} {
 			assert.Zero(t, published[g], "region %v publishes no ranges, yet the data has %d", g, published[g])
 		}
+		// Jersey publishes no SPF record; its MX hosts sit in two EU rows,
+		// tagged eu,je as probable, so --region je is not an empty lockdown.
+		var je []string
+		for _, r := range d.Active() {
+			if r.Regions.Has(regions.JE) {
+				je = append(je, r.Prefix.String())
+				assert.True(t, r.Regions.Has(regions.EU), r.Prefix)
+				assert.Contains(t, r.Comment, "je probable", r.Prefix)
+				assert.Contains(t, r.Sources, "mx-je", r.Prefix)
+			}
+		}
+		assert.Equal(t, []string{"213.167.75.0/25", "213.167.81.0/25"}, je)
 	})
 
 	t.Run("count", func(t *testing.T) {
@@ -159,11 +171,17 @@ func TestEmbeddedData(t *testing.T) {
 		assert.Equal(t, d.Version, v)
 		_, err := time.Parse(time.DateOnly, v)
 		assert.NoError(t, err, "Version() = %q", v)
+		newest := ""
 		for _, s := range d.Sources {
 			if s.Date == "undated" {
 				continue
 			}
 			assert.LessOrEqual(t, s.Date, v, "source %q is dated after the dataset", s.ID)
+			newest = max(newest, s.Date)
+		}
+		assert.Equal(t, newest, v, "@version is the date of the newest source, not of the last edit")
+		for _, r := range d.Ranges {
+			assert.LessOrEqual(t, r.LastSeen, v, "%s is last seen after the dataset's date", r.Prefix)
 		}
 	})
 }
@@ -223,4 +241,44 @@ func sortedPrefixes(rs []regions.Range) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestEmbeddedCorrections pins the corrections of the dated review of
+// public sources: each row says what its tags rest on.
+func TestEmbeddedCorrections(t *testing.T) {
+	d := regions.Embedded()
+	row := func(p string) regions.Range {
+		for _, r := range d.Ranges {
+			if r.Prefix.String() == p {
+				return r
+			}
+		}
+		t.Fatalf("no row %s", p)
+		return regions.Range{}
+	}
+	for _, p := range []string{"170.10.151.0/24", "170.10.153.0/24"} {
+		r := row(p)
+		assert.Equal(t, "2021-09", r.FirstSeen, p)
+		assert.Contains(t, r.Sources, "mail-usa", p)
+		assert.Contains(t, r.Comment, "US-A account mail was seen", p)
+	}
+	for _, p := range []string{"170.10.156.0/24", "170.10.157.0/24"} {
+		r := row(p)
+		assert.Equal(t, regions.SetOf(regions.US, regions.USB), r.Regions, p)
+		assert.Contains(t, r.Comment, "only in usb._netblocks; the us tag rests on the US table of the Data Centers page", p)
+	}
+	assert.Contains(t, row("185.58.84.0/22").Sources, "dc")
+	for _, p := range []string{"185.58.85.0/24", "185.58.86.0/24"} {
+		assert.Equal(t, "2026-03-18", row(p).LastSeen, p)
+	}
+	// No user-visible source text cites a file outside the repository.
+	for _, s := range d.Sources {
+		assert.NotContains(t, s.Text, "seed 0", s.ID)
+		assert.NotContains(t, s.Text, "research/", s.ID)
+	}
+	assert.Equal(t, "2026-11-22", d.NewestEvidence(regions.US))
+	assert.Equal(t, "2026-11-22", d.NewestEvidence(regions.EU), "185.58.84.0/22 is on the Data Centers page")
+	assert.Equal(t, "2026-08-11", d.NewestEvidence(regions.JE))
+	assert.Equal(t, "2026-02-14", d.NewestEvidence(regions.ZA))
+	assert.Equal(t, "", d.NewestEvidence(regions.USPCOM))
 }

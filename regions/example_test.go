@@ -74,6 +74,7 @@ func ExampleParse() {
 @source mine 2026-01-01 our own list
 # prefix       regions  service  status  first  last  sources
 1.1.1.0/24     eu       gateway  active  2025   2026  mine
+@end 1
 `
 	d, err := regions.Parse(strings.NewReader(file))
 	if err != nil {
@@ -89,4 +90,27 @@ func ExampleParse() {
 	// Output:
 	// 1.1.1.0/24 eu gateway 4
 	// regions: line 4: prefix 10.0.0.0/24 overlaps private space 10.0.0.0/8
+}
+
+func ExampleEndLine() {
+	// A hand-written file ends with the number of its rows; a file cut
+	// short is refused as incomplete.
+	file := "@version 2026-01-01\n@source mine 2026-01-01 our own list\n" +
+		"1.1.1.0/24 eu gateway active 2026 2026 mine\n" +
+		"1.1.2.0/24 eu gateway active 2026 2026 mine\n" +
+		regions.EndLine(2) + "\n"
+	d, err := regions.Parse(strings.NewReader(file))
+	fmt.Println(len(d.Ranges), err)
+	_, err = regions.Parse(strings.NewReader(file[:strings.Index(file, "1.1.2.0")]))
+	fmt.Println(err)
+	// Output:
+	// 2 <nil>
+	// regions: the file is incomplete: it does not end with an "@end 1" line (cut short, or written without one)
+}
+
+func ExampleDataset_NewestEvidence() {
+	d := regions.Embedded()
+	fmt.Println(d.NewestEvidence(regions.ZA))
+	// Output:
+	// 2026-02-14
 }

@@ -24,9 +24,9 @@ type Port struct {
 }
 
 const (
-	srcSeedDC  = `Mimecast "Data Centers and URLs" (seed 001)`
-	srcSPFPage = `Mimecast "Connect Application - Implementing SPF for Outbound Email" (support article 34000792642963); research/dataset.md §2.2`
-	srcAPI     = `third-party region maps and Microsoft SSO tutorials; research/dataset.md §2.3`
+	srcSeedDC  = `Mimecast "Mimecast Data Centers and URLs" support page (copy of 2026-11-22)`
+	srcSPFPage = `Mimecast "Connect Application - Implementing SPF for Outbound Email" (support article 34000792642963)`
+	srcAPI     = `third-party region maps and Microsoft's Mimecast SSO tutorials (MicrosoftDocs/azure-docs)`
 	srcAPI2    = `Mimecast "Enhancing API Gateway Resilience" (support article 41019270938643, 2025-06-03)`
 	srcCodes   = `Mimecast "Account Settings - Identifying Mimecast Regions" (support article 34000632786067)`
 )
@@ -70,7 +70,7 @@ var infos = map[Region]Info{
 		{"Mimecast API", "https://jer-api.mimecast.com", srcAPI},
 		{"Administration Console", "https://login-jer.mimecast.com", srcAPI},
 	}},
-	Global: {Global, "Global (all accounts)", "", "_netblocks.mimecast.com", []URL{
+	Global: {Global, "Global (all accounts)", "", "", []URL{
 		{"Administration Console", "https://login.mimecast.com/u/login?gta=administration", srcSeedDC},
 		{"Mimecast Personal Portal", "https://webmail.mimecast.com/m/portal/login/#/login", srcSeedDC},
 		{"Mimecast API", "https://api.mimecast.com/", srcSeedDC},

@@ -108,6 +108,7 @@ func TestLoadLargeFile(t *testing.T) {
 	for i := range 20000 {
 		fmt.Fprintf(&b, "45.%d.%d.1/32 eu gateway active 2026 2026 spf-x\n", 1+i/256, i%256)
 	}
+	b.WriteString("@end 20000\n")
 	p := filepath.Join(t.TempDir(), "big.txt")
 	require.NoError(t, os.WriteFile(p, []byte(b.String()), 0o644))
 	var wg sync.WaitGroup

@@ -21,20 +21,34 @@ const header = "@version 2026-01-01\n@source src 2026 test source\n"
 
 const goodRow = "1.1.1.0/24 us gateway active 2025 2026 src\n"
 
+// end returns s with the "@end N" line a data file ends with, N the
+// number of rows of s (non-blank lines that are neither comments nor
+// directives).
+func end(s string) string {
+	n := 0
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "@") {
+			n++
+		}
+	}
+	return s + regions.EndLine(n) + "\n"
+}
+
 func TestParseGood(t *testing.T) {
 	in := header + "\n# a comment line\n" + goodRow +
-		"8.0.0.0/8 eu gateway retired 2020-01 2021-02-03 src # broad: a whole /8 on purpose\n" +
+		"8.0.0.0/12 eu gateway retired 2020-01 2021-02-03 src # broad: a whole /12 on purpose\n" +
 		"2a00:1450::/32 de,global website active 2026-01-01 2026-01-01 src\n" +
 		"1.1.2.0/24 USB,uk non-spf active 2026 2026 src,src\n"
-	d, err := regions.Parse(strings.NewReader(in))
+	d, err := regions.Parse(strings.NewReader(end(in)))
 	require.NoError(t, err)
 	assert.Equal(t, "2026-01-01", d.Version)
 	assert.Equal(t, []regions.Source{{ID: "src", Date: "2026", Text: "test source"}}, d.Sources)
 	want := []regions.Range{
 		{Prefix: netip.MustParsePrefix("1.1.1.0/24"), Regions: regions.SetOf(regions.US), Service: regions.Gateway,
 			FirstSeen: "2025", LastSeen: "2026", Sources: []string{"src"}, Line: 5},
-		{Prefix: netip.MustParsePrefix("8.0.0.0/8"), Regions: regions.SetOf(regions.EU), Service: regions.Gateway, Retired: true,
-			FirstSeen: "2020-01", LastSeen: "2021-02-03", Sources: []string{"src"}, Comment: "broad: a whole /8 on purpose", Line: 6},
+		{Prefix: netip.MustParsePrefix("8.0.0.0/12"), Regions: regions.SetOf(regions.EU), Service: regions.Gateway, Retired: true,
+			FirstSeen: "2020-01", LastSeen: "2021-02-03", Sources: []string{"src"}, Comment: "broad: a whole /12 on purpose", Line: 6},
 		{Prefix: netip.MustParsePrefix("2a00:1450::/32"), Regions: regions.SetOf(regions.DE, regions.Global), Service: regions.Website,
 			FirstSeen: "2026-01-01", LastSeen: "2026-01-01", Sources: []string{"src"}, Line: 7},
 		{Prefix: netip.MustParsePrefix("1.1.2.0/24"), Regions: regions.SetOf(regions.USB, regions.EU), Service: regions.NonSPF,
@@ -86,7 +100,7 @@ func TestParseErrors(t *testing.T) {
 		{"too many columns", header + "1.1.1.0/24 us gateway active 2025 2026 src extra\n", []string{"line 3", "got 8"}},
 		{"binary junk", header + "1.1.1.0/24 us\x00gateway active 2025 2026 src\n", []string{"line 3", "not printable"}},
 		{"invalid utf8", header + "\xff\xfe\n" + goodRow, []string{"line 3", "not printable"}},
-		{"no ranges", header, []string{"no ranges"}},
+		{"no ranges", header + "@end 0\n", []string{"no ranges"}},
 		{"empty", "", []string{"no @version line"}},
 	}
 	for _, tc := range tests {
@@ -130,11 +144,29 @@ func TestParseReportsEveryProblem(t *testing.T) {
 }
 
 func TestParseBroadWithReason(t *testing.T) {
-	in := header + "8.0.0.0/8 us gateway active 2025 2026 src # broad: x\n"
+	in := end(header + "8.0.0.0/12 us gateway active 2025 2026 src # broad: x\n")
 	d, err := regions.Parse(strings.NewReader(in))
 	require.NoError(t, err, "Parse(%q)", in)
 	require.Len(t, d.Ranges, 1)
 	assert.Equal(t, "broad: x", d.Ranges[0].Comment)
+
+	// No reason admits a range broader than the hard limit (/12 for IPv4,
+	// /28 for IPv6), and a reason must say something.
+	for _, tc := range []struct{ row, want string }{
+		{"64.0.0.0/3 us gateway active 2025 2026 src # broad: a third of the internet\n", "broader than /12, the limit even with"},
+		{"8.0.0.0/11 us gateway active 2025 2026 src # broad: x\n", "broader than /12"},
+		{"2a00::/27 us gateway active 2025 2026 src # broad: x\n", "broader than /28"},
+		{"8.0.0.0/12 us gateway active 2025 2026 src # broad:\n", "broader than /16"},
+		{"8.0.0.0/12 us gateway active 2025 2026 src # broad:   \n", "broader than /16"},
+		{"192.175.48.0/24 us gateway active 2025 2026 src\n", "AS112"},
+	} {
+		_, err := regions.Parse(strings.NewReader(end(header + tc.row)))
+		assert.ErrorContains(t, err, "line 3: ", tc.row)
+		assert.ErrorContains(t, err, tc.want, tc.row)
+	}
+	d, err = regions.Parse(strings.NewReader(end(header + "2a00::/28 us gateway active 2025 2026 src # broad: x\n")))
+	require.NoError(t, err)
+	assert.Len(t, d.Ranges, 1)
 
 	// A reason does not excuse a bogon.
 	in = header + "10.0.0.0/8 us gateway active 2025 2026 src # broad: x\n"
@@ -155,7 +187,7 @@ func TestParseLongLine(t *testing.T) {
 	assert.ErrorContains(t, err, "line 3: line holds 5043 bytes of text, more than 4096")
 
 	row := "1.1.1.0/24 us gateway active 2025 2026 src # "
-	in = header + row + strings.Repeat("x", 4096-len(row)+2) + "\n"
+	in = end(header + row + strings.Repeat("x", 4096-len(row)+2) + "\n")
 	d, err := regions.Parse(strings.NewReader(in))
 	require.NoError(t, err)
 	var b bytes.Buffer
@@ -177,7 +209,7 @@ func TestParseReadError(t *testing.T) {
 func TestParseFile(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.txt")
-	require.NoError(t, os.WriteFile(good, []byte(header+goodRow), 0o600))
+	require.NoError(t, os.WriteFile(good, []byte(end(header+goodRow)), 0o600))
 	d, err := regions.ParseFile(good)
 	require.NoError(t, err)
 	assert.Len(t, d.Ranges, 1)
@@ -299,7 +331,7 @@ func TestFilter(t *testing.T) {
 // TestParseWindowsText: a file saved by a Windows editor (a byte-order mark,
 // CRLF line ends) parses like the plain one.
 func TestParseWindowsText(t *testing.T) {
-	plain := header + goodRow
+	plain := end(header + goodRow)
 	win := "\uFEFF" + strings.ReplaceAll(plain, "\n", "\r\n")
 	want, err := regions.Parse(strings.NewReader(plain))
 	require.NoError(t, err)
@@ -310,3 +342,62 @@ func TestParseWindowsText(t *testing.T) {
 	_, err = regions.Parse(strings.NewReader(header + "\uFEFF" + goodRow))
 	assert.ErrorContains(t, err, "line 3")
 }
+
+// TestParseIncomplete: a data file must end with "@end ROWS". A file cut
+// short at any line boundary (measured: a reload racing an in-place write
+// served 4 to 25 of 32 ranges) fails to load with an error that says it is
+// incomplete, instead of loading as a smaller valid dataset.
+func TestParseIncomplete(t *testing.T) {
+	full, err := os.ReadFile("ranges.txt")
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(full), "\n")
+	require.Greater(t, len(lines), 80)
+	for cut := 1; cut < len(lines)-1; cut++ {
+		if strings.TrimSpace(strings.Join(lines[cut:], "")) == "" {
+			continue // only blank lines cut off: nothing lost
+		}
+		in := strings.Join(lines[:cut], "")
+		_, err := regions.Parse(strings.NewReader(in))
+		if !assert.Error(t, err, "the embedded file cut after line %d loads", cut) {
+			continue
+		}
+		assert.Contains(t, err.Error(), "incomplete", "the embedded file cut after line %d", cut)
+		// Cut in the middle of a line, too.
+		_, err = regions.Parse(strings.NewReader(in + lines[cut][:len(lines[cut])/2]))
+		assert.Error(t, err, "the embedded file cut inside line %d loads", cut+1)
+	}
+
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"no end line", header + goodRow, []string{"incomplete", `"@end 1"`}},
+		{"rows after a truncation-free end", header + goodRow + "@end 1\n1.1.2.0/24 us gateway active 2025 2026 src\n", []string{"line 5", "text after the @end line (line 4)"}},
+		{"count too high", header + goodRow + "@end 2\n", []string{"line 4", "incomplete or was edited", "declares 2 rows, the file has 1", `write "@end 1"`}},
+		{"count too low", header + goodRow + goodRow2 + "@end 1\n", []string{"line 5", "declares 1 rows, the file has 2"}},
+		{"bad count", header + goodRow + "@end one\n", []string{"line 4", `want "@end ROWS"`}},
+		{"signed count", header + goodRow + "@end +1\n", []string{"line 4", `want "@end ROWS"`}},
+		{"no count", header + goodRow + "@end\n", []string{"line 4", `want "@end ROWS"`}},
+		{"two counts", header + goodRow + "@end 1 1\n", []string{"line 4", `want "@end ROWS"`}},
+		{"two end lines", header + goodRow + "@end 1\n@end 1\n", []string{"line 5", "text after the @end line"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := regions.Parse(strings.NewReader(tc.in))
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.ErrorContains(t, err, w)
+			}
+		})
+	}
+	// Blank lines and comments may follow the end line; a bad row counts
+	// as a row, so its own error is not hidden behind a count mismatch.
+	_, err = regions.Parse(strings.NewReader(header + goodRow + "@end 1\n\n# the end\n"))
+	assert.NoError(t, err)
+	_, err = regions.Parse(strings.NewReader(header + goodRow + "10.0.0.0/24 us gateway active 2025 2026 src\n@end 2\n"))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "incomplete")
+}
+
+const goodRow2 = "1.1.2.0/24 us gateway active 2025 2026 src\n"

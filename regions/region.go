@@ -22,7 +22,7 @@ const (
 	AU                       // "au": Australia, account codes CAU
 	ZA                       // "za": South Africa, account codes CSA
 	USPCOM                   // "uspcom": US public sector; no ranges published
-	JE                       // "je": Offshore (Jersey); no ranges published
+	JE                       // "je": Offshore (Jersey); no SPF record; its MX hosts sit in two EU rows (probable)
 	Global                   // "global": published for every account (website, Web Security)
 
 	maxRegion = Global

@@ -69,7 +69,7 @@ func TestRegion(t *testing.T) {
 
 func TestData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ranges.txt")
-	require.NoError(t, os.WriteFile(path, []byte("@version 2026-01-01\n@source mine 2026 ours\n1.2.3.0/24 eu gateway active 2026 2026 mine\n"), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte("@version 2026-01-01\n@source mine 2026 ours\n1.2.3.0/24 eu gateway active 2026 2026 mine\n@end 1\n"), 0o600))
 	code, out, errs := runClassify(t, "1.2.3.4\n170.10.128.5\n", "-data", path)
 	assert.Equal(t, 0, code, "stderr: %s", errs)
 	assert.Equal(t, "1.2.3.4\tmimecast\teu\tgateway\t1.2.3.0/24\n170.10.128.5\tforeign\t-\t-\t-\n", out)

@@ -54,6 +54,8 @@ func commands() []command {
 		{"regions", "list regions, account codes, SPF includes, URLs and ports", cmdRegions},
 		{"policy", "serve Postfix policy delegation requests (check_policy_service)", cmdPolicy},
 		{"refresh", "compare the data with Mimecast's SPF records, optionally write a new file", cmdRefresh},
+		{"trace", "tell from a message's headers whether it really came through Mimecast", cmdTrace},
+		{"milter", "serve the lockdown as a milter (Postfix smtpd_milters, Sendmail, maddy)", cmdMilter},
 	}
 }
 

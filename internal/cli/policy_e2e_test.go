@@ -129,7 +129,7 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 	postfixtest.Require(t)
 
 	// Policy servers.
-	pAll, pEU, pTag := freePort(t), freePort(t), freePort(t)
+	pAll, pEU, pTag, pUS, pStrict := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
 	sockDir, err := os.MkdirTemp("", "mimecastip-policy-")
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,9 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 		"--listen", fmt.Sprintf("127.0.0.1:%d", pAll), "--listen", "unix:"+sock, "--log-level", "debug")
 	waitDial(t, "unix", sock)
 	startPolicy(t, fmt.Sprintf("tcp:127.0.0.1:%d", pEU), "--listen", fmt.Sprintf("inet:127.0.0.1:%d", pEU), "--region", "eu")
-	startPolicy(t, fmt.Sprintf("tcp:127.0.0.1:%d", pTag), "--listen", fmt.Sprintf("127.0.0.1:%d", pTag), "--tag")
+	startPolicy(t, fmt.Sprintf("tcp:127.0.0.1:%d", pTag), "--listen", fmt.Sprintf("127.0.0.1:%d", pTag), "--tag", "--region", "us")
+	us := startPolicy(t, fmt.Sprintf("tcp:127.0.0.1:%d", pUS), "--listen", fmt.Sprintf("127.0.0.1:%d", pUS), "--region", "us")
+	startPolicy(t, fmt.Sprintf("tcp:127.0.0.1:%d", pStrict), "--listen", fmt.Sprintf("127.0.0.1:%d", pStrict), "--region", "eu", "--strict")
 	dead := freePort(t) // nothing listens here
 
 	cidr, cidrFrom := postfixCIDR(t, 0)
@@ -163,6 +165,8 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 			{Name: "policy", Options: rcpt(fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", pAll))},
 			{Name: "unix", Options: rcpt("check_policy_service unix:" + sock)},
 			{Name: "eu", Options: rcpt(fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", pEU))},
+			{Name: "us", Options: rcpt(fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", pUS))},
+			{Name: "eu-strict", Options: rcpt(fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", pStrict))},
 			{Name: "dead", Options: rcpt(fmt.Sprintf("check_policy_service inet:127.0.0.1:%d", dead))},
 			// The README's form: per-service timeout and default_action (Postfix
 			// >= 3.0); a value with spaces needs its own braces.
@@ -195,6 +199,8 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 		foreign    = "198.51.100.9"
 		foreign6   = "IPV6:2001:db8::5"
 		mapped     = "IPV6:::ffff:170.10.129.5"
+		zaGateway  = "41.74.201.132"  // za gateway 41.74.200.0/23
+		retiredEU  = "213.167.75.200" // retired eu 213.167.75.0/24, in no active range
 	)
 	cases := []rcptCase{
 		{"policy", mimecastUS, 2, ""},
@@ -208,8 +214,17 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 		{"unix", foreign, 5, "198.51.100.9 is not a Mimecast gateway"},
 		{"unix", foreign6, 5, "2001:db8::5 is not a Mimecast gateway"},
 		{"eu", euGateway, 2, ""},
-		{"eu", mimecastUS, 5, "170.10.129.5 is not a Mimecast gateway"},
+		// A Mimecast gateway of another region: a temporary failure.
+		{"eu", mimecastUS, 4, "450 4.7.1 <u@example.test>: Recipient address rejected: 170.10.129.5 is in Mimecast range 170.10.129.0/24 (us, other region)"},
 		{"eu", foreign, 5, "198.51.100.9 is not a Mimecast gateway"},
+		{"eu-strict", mimecastUS, 5, "554 5.7.1 <u@example.test>: Recipient address rejected: 170.10.129.5 is not a Mimecast gateway"},
+		{"eu-strict", euGateway, 2, ""},
+		// --region us: the US gateway passes, a ZA gateway waits, 8.8.8.8
+		// (only an XCLIENT attribute here) is refused, a retired EU range waits.
+		{"us", mimecastUS, 2, ""},
+		{"us", zaGateway, 4, "450 4.7.1 <u@example.test>: Recipient address rejected: 41.74.201.132 is in Mimecast range 41.74.200.0/23 (za, other region)"},
+		{"us", "8.8.8.8", 5, "554 5.7.1 <u@example.test>: Recipient address rejected: 8.8.8.8 is not a Mimecast gateway"},
+		{"us", retiredEU, 4, "450 4.7.1 <u@example.test>: Recipient address rejected: 213.167.75.200 is in Mimecast range 213.167.75.0/24 (eu, retired)"},
 		{"dead", mimecastUS, 4, "4.3.5"},
 		{"dead", foreign, 4, "4.3.5"},
 		{"dead2", mimecastUS, 4, "451 4.3.5 <u@example.test>: Recipient address rejected: Mimecast policy service unavailable"},
@@ -231,6 +246,10 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 			if !strings.Contains(all.stderr.String(), want) {
 				t.Errorf("policy log lacks %q", want)
 			}
+		}
+		// The deferred ZA gateway is a warning with its address, regions and prefix.
+		if want := `level=WARN msg="Mimecast address not passed: other region" client_address=41.74.201.132 regions=za prefix=41.74.200.0/23`; !strings.Contains(us.stderr.String(), want) {
+			t.Errorf("--region us log lacks %q:\n%s", want, us.stderr)
 		}
 	})
 
@@ -260,18 +279,19 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 	// message) and PREPENDs the class; the message is held to read it.
 	t.Run("tag", func(t *testing.T) {
 		want := map[string]string{
-			mimecastUS: "X-Mimecast-Class: mimecast; regions=us; prefix=170.10.129.0/24",
-			foreign:    "X-Mimecast-Class: foreign",
-			foreign6:   "X-Mimecast-Class: foreign",
+			mimecastUS: "X-Mimecastip-Class: mimecast; tier=pass; regions=us; prefix=170.10.129.0/24",
+			foreign:    "X-Mimecastip-Class: foreign; tier=reject",
+			foreign6:   "X-Mimecastip-Class: foreign; tier=reject",
+			zaGateway:  "X-Mimecastip-Class: mimecast; tier=defer; reason=other-region; regions=za; prefix=41.74.200.0/23",
 		}
-		for _, client := range []string{mimecastUS, foreign, foreign6} {
+		for _, client := range []string{mimecastUS, foreign, foreign6, zaGateway} {
 			before := map[string]bool{}
 			for _, id := range pf.Held() {
 				before[id] = true
 			}
 			// The sender forges the header; ours must come first.
 			s := pf.Swaks("tag", postfixtest.SwaksOptions{XClientAddr: client, FullMessage: true,
-				Extra: []string{"--add-header", "X-Mimecast-Class: mimecast; forged"}})
+				Extra: []string{"--add-header", "X-Mimecastip-Class: mimecast; tier=pass; forged"}})
 			if s.Rcpt.Code != 250 || s.Data.Code != 250 {
 				t.Fatalf("client %s: RCPT %d, end of DATA %d %q, want 250\n%s", client, s.Rcpt.Code, s.Data.Code, s.Data.Text, s.Transcript)
 			}
@@ -289,15 +309,15 @@ func TestPolicyWithRealPostfix(t *testing.T) {
 			hdrs := pf.Headers(id)
 			var first string
 			for _, l := range strings.Split(hdrs, "\n") {
-				if strings.HasPrefix(l, "X-Mimecast-Class:") {
+				if strings.HasPrefix(l, "X-Mimecastip-Class:") {
 					first = l
 					break
 				}
 			}
 			if first != want[client] {
-				t.Errorf("client %s: first X-Mimecast-Class header %q, want %q:\n%s", client, first, want[client], hdrs)
+				t.Errorf("client %s: first X-Mimecastip-Class header %q, want %q:\n%s", client, first, want[client], hdrs)
 			}
-			if !strings.Contains(hdrs, "X-Mimecast-Class: mimecast; forged") {
+			if !strings.Contains(hdrs, "X-Mimecastip-Class: mimecast; tier=pass; forged") {
 				t.Errorf("client %s: forged header not kept below ours (test premise):\n%s", client, hdrs)
 			}
 			if testing.Verbose() {

@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,21 +39,32 @@ and the global _netblocks.mimecast.com) over DNS and print the drift against
 the dataset in use, per region: prefixes SPF lists that the dataset lacks
 (added) and SPF-published rows SPF no longer lists (removed). Rows from the
 Data Centers page and non-SPF relay rows are never reported removed: SPF does
-not cover them ("kept" lines say when SPF dropped one).
+not cover them ("kept" lines say when SPF dropped one). Errors are printed
+once, on stderr.
 
 A region whose lookup fails (timeout, SERVFAIL, NXDOMAIN) is "unknown", never
-"all removed". An answer holding private, documentation or other special
-space, a prefix broader than /16 (IPv4) or /32 (IPv6), unsupported terms
-(a, mx, ptr, exists, macros, -ip4:, +all), more than 10 DNS lookups, more
-than 2 void lookups, more than 4 KiB of TXT, 512 terms or 512 prefixes, or
-that would shrink a region by more than half, is refused.
+"all removed". An answer is refused when it holds private, documentation or
+other special space, a prefix broader than /16 (IPv4) or /32 (IPv6),
+unsupported terms (a, mx, ptr, exists, macros, -ip4:, +all), more than 10 DNS
+lookups, more than 2 void lookups, more than 4 KiB of TXT, 512 terms or 512
+prefixes; when it adds to a region a prefix broader than the broadest the
+region may gain (the broadest the dataset holds for it, never broader than
+/22), an IPv6 range while the dataset holds none, a prefix in a /16 (IPv4)
+or /32 (IPv6) where the dataset holds no row (a new network), or more than
+doubles the region's addresses within 30 days (--accept PREFIX,... names
+reviewed additions); when the global record lists ip4:/ip6: terms of its own; or when
+a region would lose half or more of its SPF-derived rows or addresses within
+30 days, counting rows retired or moved to another region in that time
+(--allow-shrink REGION,... after review).
 
 --write FILE writes the dataset updated with the drift (never the embedded
-regions/ranges.txt in place): a new source spf-YYYYMMDD, added prefixes as
-active rows, removed rows retired (never deleted; --keep-removed leaves them
-active during a double-run period), LastSeen today for rows still listed.
-Nothing is written when any region is unknown or refused; use --region to
-leave a failing region out.
+regions/ranges.txt in place), changing as little as it can: comments and the
+order of rows are kept; @version and the "@source spf-live" line get today's
+date; added prefixes become active rows next to their neighbours; removed
+rows are retired with a "retired YYYY-MM-DD" note (never deleted;
+--keep-removed leaves them active during a double-run period); the "@end
+ROWS" line gets the new count. Nothing is written when any region is unknown
+or refused; use --region to leave a failing region out.
 
 Exit status: 0 no drift, 1 drift found (also after --write), 2 usage or input
 error or a refused answer (nothing written), 3 some region unknown (nothing
@@ -57,7 +72,7 @@ written).`
 
 // cmdRefresh implements "mimecastip refresh".
 func cmdRefresh(env *Env, args []string) int {
-	fs := newFlags(env, "refresh", "[--dns HOST:PORT] [--write FILE] [--json] [--data FILE] [--region R,...] [--timeout D] [--keep-removed]", refreshDescription)
+	fs := newFlags(env, "refresh", "[--dns HOST:PORT] [--write FILE] [--json] [--data FILE] [--region R,...] [--timeout D] [--keep-removed] [--accept PREFIX,...] [--allow-shrink R,...]", refreshDescription)
 	dnsAddr := fs.String("dns", "", "send DNS queries to this server (HOST:PORT; port 53 if omitted) instead of the system resolver")
 	write := fs.String("write", "", "write the updated dataset to this file (atomically; never the embedded regions/ranges.txt)")
 	asJSON := fs.Bool("json", false, "print the drift as JSON")
@@ -65,6 +80,8 @@ func cmdRefresh(env *Env, args []string) int {
 	regionList := fs.String("region", "", "check only these regions (comma-separated; \"global\" for _netblocks.mimecast.com); default: us,usb,ca,eu,de,au,za,global; \"all\" adds uspcom")
 	timeout := fs.Duration("timeout", 5*time.Second, "time limit of each DNS lookup")
 	keepRemoved := fs.Bool("keep-removed", false, "with --write, leave rows SPF no longer lists active instead of retiring them")
+	acceptList := fs.String("accept", "", "added prefixes you have reviewed (comma-separated CIDRs): they pass the guards on broad, IPv6, new-network and more-than-double additions")
+	shrinkList := fs.String("allow-shrink", "", "regions you have reviewed that may lose half or more of their SPF-derived rows or addresses within 30 days (comma-separated)")
 	if done, st := parseFlags(env, fs, args); done {
 		return st
 	}
@@ -81,23 +98,37 @@ func cmdRefresh(env *Env, args []string) int {
 		errorf(env, "refresh", "%v", err)
 		return ExitUsage
 	}
+	accept, err := refreshAccept(*acceptList)
+	if err != nil {
+		errorf(env, "refresh", "%v", err)
+		return ExitUsage
+	}
+	var allowShrink regions.Set
+	if strings.TrimSpace(*shrinkList) != "" {
+		if allowShrink, err = regions.ParseSet(*shrinkList); err != nil {
+			errorf(env, "refresh", "--allow-shrink: %v", err)
+			return ExitUsage
+		}
+	}
+	var addr string
+	if *dnsAddr != "" {
+		if addr, err = refreshServer(*dnsAddr); err != nil {
+			errorf(env, "refresh", "%v", err)
+			return ExitUsage
+		}
+	}
 	if *write != "" && refresh.IsEmbeddedFile(*write) {
 		errorf(env, "refresh", "%s: %v", *write, refresh.ErrEmbeddedFile)
 		return ExitUsage
 	}
-	d, err := loadDataset(*data)
+	d, orig, err := refreshLoad(*data)
 	if err != nil {
 		errorf(env, "refresh", "%v", err)
 		return ExitUsage
 	}
 	var resolver spf.Lookuper = &net.Resolver{}
 	server := "system resolver"
-	if *dnsAddr != "" {
-		addr, err := refreshServer(*dnsAddr)
-		if err != nil {
-			errorf(env, "refresh", "%v", err)
-			return ExitUsage
-		}
+	if addr != "" {
 		server = addr
 		resolver = refreshResolver{&net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var dl net.Dialer
@@ -106,7 +137,7 @@ func cmdRefresh(env *Env, args []string) int {
 	}
 	day := refreshNow().UTC()
 	results := refreshExpand(spf.NewCache(resolver), *timeout, checks)
-	rep := refresh.Compare(d, results)
+	rep := refresh.CompareWith(d, results, refresh.Options{Today: day, Accept: accept, AllowShrink: allowShrink})
 
 	out := refreshOutput{
 		Dataset: d.Version, Data: "embedded", Resolver: server, Date: day.Format(time.DateOnly),
@@ -137,8 +168,12 @@ func cmdRefresh(env *Env, args []string) int {
 			KeepRemoved: *keepRemoved,
 		})
 		out.WriteNotes = notes
+		var text []byte
 		if err == nil {
-			err = refresh.WriteFile(*write, nd)
+			text, err = refresh.Render(orig, d, nd)
+		}
+		if err == nil {
+			err = refresh.WriteText(*write, text, len(nd.Ranges))
 		}
 		if err != nil {
 			writeErr = err
@@ -158,7 +193,7 @@ func cmdRefresh(env *Env, args []string) int {
 		refreshPrint(env.Stdout, &out)
 	}
 	for _, rr := range refused {
-		errorf(env, "refresh", "refused: %s", rr.Error)
+		errorf(env, "refresh", "%s refused: %s", rr.Region, rr.Error)
 	}
 	for _, rr := range unknown {
 		errorf(env, "refresh", "%s unknown: %s", rr.Region, rr.Error)
@@ -214,7 +249,7 @@ func refreshRegions(list string) ([]refresh.Check, error) {
 	if strings.EqualFold(strings.TrimSpace(list), "all") {
 		want = nil
 		for _, r := range regions.Known() {
-			if in, _ := regions.InfoOf(r); in.SPFInclude != "" {
+			if in, _ := regions.InfoOf(r); in.SPFInclude != "" || r == regions.Global {
 				want = append(want, r)
 			}
 		}
@@ -228,6 +263,9 @@ func refreshRegions(list string) ([]refresh.Check, error) {
 	var out []refresh.Check
 	for _, r := range want {
 		in, _ := regions.InfoOf(r)
+		if r == regions.Global {
+			in.SPFInclude = regions.GlobalSPFRecord // the record including every region's
+		}
 		if in.SPFInclude == "" {
 			return nil, fmt.Errorf("region %s has no known SPF include", r)
 		}
@@ -236,19 +274,95 @@ func refreshRegions(list string) ([]refresh.Check, error) {
 	return out, nil
 }
 
-// refreshServer checks --dns and adds port 53 when it has none.
+// refreshServer checks --dns (an IP address or a host name, with an
+// optional port 1-65535) and adds port 53 when it has none.
 func refreshServer(s string) (string, error) {
-	if host, port, err := net.SplitHostPort(s); err == nil {
-		if host == "" || port == "" {
-			return "", fmt.Errorf("--dns %q: want HOST:PORT", s)
+	bad := fmt.Errorf("--dns %q: want HOST:PORT or HOST (an IP address or a host name; port 53 if omitted)", s)
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = s, "53"
+		if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+			host = s[1 : len(s)-1]
+		} else if strings.Count(s, ":") == 1 {
+			return "", bad // "host:" or ":port" forms SplitHostPort refused
 		}
-		return s, nil
 	}
-	h := strings.Trim(s, "[]")
-	if h == "" || strings.ContainsAny(h, " /") {
-		return "", fmt.Errorf("--dns %q: want HOST:PORT", s)
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+		return "", bad
 	}
-	return net.JoinHostPort(h, "53"), nil
+	bracketed := strings.HasPrefix(s, "[")
+	if _, err := netip.ParseAddr(host); err != nil && (bracketed || !validHostName(host)) {
+		return "", bad
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Zone() != "" {
+		return "", bad
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// validHostName reports whether s is a DNS host name: labels of letters,
+// digits and inner hyphens, at most 63 bytes each, 253 in all.
+func validHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// refreshAccept parses --accept.
+func refreshAccept(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil || p != p.Masked() {
+			return nil, fmt.Errorf("--accept: %q is not a canonical CIDR prefix", f)
+		}
+		out = append(out, p)
+	}
+	if strings.TrimSpace(list) != "" && len(out) == 0 {
+		return nil, fmt.Errorf("--accept: no prefix in %q", list)
+	}
+	return out, nil
+}
+
+// refreshLoad reads the dataset in use and the text it was parsed from
+// (the embedded file when path is ""), so --write can change only what
+// changed.
+func refreshLoad(path string) (*regions.Dataset, []byte, error) {
+	if path == "" {
+		return regions.Embedded(), regions.EmbeddedFile(), nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("regions: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("regions: %w", err)
+	}
+	d, err := regions.Parse(bytes.NewReader(text))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, text, nil
 }
 
 // refreshExpand expands every regional include concurrently, then the
@@ -292,10 +406,10 @@ func refreshPrint(w io.Writer, o *refreshOutput) {
 			added += len(rr.Added)
 			removed += len(rr.Removed)
 		case refresh.StatusUnknown:
-			fmt.Fprintf(w, "%-7s %-8s %s: %s\n", rr.Region, rr.Status, rr.ErrorKind, rr.Error)
+			fmt.Fprintf(w, "%-7s %-8s %s (the error is on stderr)\n", rr.Region, rr.Status, rr.ErrorKind)
 			unknown = append(unknown, rr.Region.String())
 		case refresh.StatusRefused:
-			fmt.Fprintf(w, "%-7s %-8s %s\n", rr.Region, rr.Status, rr.Error)
+			fmt.Fprintf(w, "%-7s %-8s %s (the error is on stderr)\n", rr.Region, rr.Status, rr.ErrorKind)
 			refused = append(refused, rr.Region.String())
 		}
 		for _, a := range rr.Added {

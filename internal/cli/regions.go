@@ -11,7 +11,9 @@ import (
 
 const regionsDescription = `
 List Mimecast's regions (grids) with their account-code prefix, SPF
-include, number of active mail ranges in the dataset and application URLs,
+include, number of active mail ranges in the dataset, the date of the
+newest evidence for them (the latest last-seen date of the region's active
+rows: how old the region's data is) and application URLs,
 then the protocol and port table of Mimecast's Data Centers page and the
 dataset version. An account's region is named by the start of its account
 code (CUSA... is us); every subcommand's --region takes either.
@@ -24,6 +26,7 @@ type regionJSON struct {
 	AccountCode string        `json:"account_code,omitempty"`
 	SPFInclude  string        `json:"spf_include,omitempty"`
 	MailRanges  int           `json:"mail_ranges"`
+	Newest      string        `json:"newest_evidence,omitempty"` // latest LastSeen of the region's active rows
 	URLs        []regions.URL `json:"urls"`
 }
 
@@ -65,7 +68,7 @@ func cmdRegions(env *Env, args []string) int {
 		if urls == nil {
 			urls = []regions.URL{}
 		}
-		list = append(list, regionJSON{rg.String(), in.Name, in.AccountCode, in.SPFInclude, n, urls})
+		list = append(list, regionJSON{rg.String(), in.Name, in.AccountCode, in.SPFInclude, n, d.NewestEvidence(rg), urls})
 	}
 	if *jsonOut {
 		out := struct {
@@ -84,7 +87,7 @@ func cmdRegions(env *Env, args []string) int {
 		return ExitOK
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintf(w, "REGION\tNAME\tACCOUNT\tSPF INCLUDE\tMAIL RANGES\n")
+	fmt.Fprintf(w, "REGION\tNAME\tACCOUNT\tSPF INCLUDE\tMAIL RANGES\tNEWEST EVIDENCE\n")
 	dash := func(s string) string {
 		if s == "" {
 			return "-"
@@ -96,7 +99,7 @@ func cmdRegions(env *Env, args []string) int {
 		if code != "" {
 			code += "..."
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\n", r.Region, r.Name, dash(code), dash(r.SPFInclude), r.MailRanges)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Region, r.Name, dash(code), dash(r.SPFInclude), r.MailRanges, dash(r.Newest))
 	}
 	w.Flush()
 	fmt.Fprintf(env.Stdout, "\nURLs:\n")

@@ -103,3 +103,38 @@ func BenchmarkScanVsGrepcidr(b *testing.B) {
 }
 
 var _ = assert.Equal
+
+// BenchmarkScanVsCat runs "mimecastip scan" (in process) and
+// "cat FILE >/dev/null" on the same generated log and reports the ratio of
+// their times (the target: at most 4.5), and "scan --inbound"
+// against plain scan (target: at most 1.3). cat is a process of its own,
+// whose start-up counts on this small log: bench/scan.sh gives the
+// 1M-line figures.
+func BenchmarkScanVsCat(b *testing.B) {
+	testenv.RequireCommands(b, "cat")
+	logPath, _ := scanFixture(b, b.TempDir(), 100000, "")
+	st, err := os.Stat(logPath)
+	require.NoError(b, err)
+	b.SetBytes(st.Size())
+	env := func() *Env { return &Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard} }
+	var scan, inbound, cat time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if code := Main([]string{"scan", logPath}, env()); code != ExitOK {
+			b.Fatalf("scan: exit %d", code)
+		}
+		t1 := time.Now()
+		if code := Main([]string{"scan", "--inbound", logPath}, env()); code != ExitOK {
+			b.Fatalf("scan --inbound: exit %d", code)
+		}
+		t2 := time.Now()
+		if err := exec.Command("cat", logPath).Run(); err != nil { // stdout to /dev/null
+			b.Fatal(err)
+		}
+		scan += t1.Sub(t0)
+		inbound += t2.Sub(t1)
+		cat += time.Since(t2)
+	}
+	b.ReportMetric(float64(scan)/float64(cat), "scan/cat")
+	b.ReportMetric(float64(inbound)/float64(scan), "inbound/scan")
+}

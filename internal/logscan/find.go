@@ -1,6 +1,10 @@
 // Package logscan finds IPv4 and IPv6 addresses in lines of log text with
 // a hand-written byte scanner (no regular expressions, no allocation per
 // line) and selects the lines that hold addresses of wanted classes.
+// A [Scanner] cuts its input into chunks that several goroutines scan, in
+// bounded memory; [Decompress] reads gzip, bzip2, xz and zstd input;
+// [Inbound] restricts each line to the connecting client of an inbound
+// SMTP session in the mail log formats of [Formats].
 //
 // # What counts as an address
 //
@@ -28,7 +32,11 @@
 // a full stop.
 package logscan
 
-import "net/netip"
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+)
 
 // Match is one address found in a line: its value and its position.
 type Match struct {
@@ -69,13 +77,31 @@ var class = func() (t [256]uint8) {
 // It allocates only when dst must grow.
 func Find(dst []Match, line []byte) []Match {
 	n := len(line)
+	// Every address holds a '.' (IPv4, or IPv6 with a dotted tail) or a
+	// ':' (IPv6): jump from one to the next, eight bytes at a time, then
+	// back up to the start of its run of address characters.
 	for i := 0; i < n; {
-		// Every address holds a digit or a colon: skip to the next one,
-		// then back up to the start of its run of address characters.
-		if class[line[i]]&(cDigit|cColon) == 0 {
-			i++
+		p := nextDotColon(line, i)
+		if p >= n {
+			break
+		}
+		// A '.' not between two digits is in no IPv4 address (nor in the
+		// dotted tail of an IPv6 one, which its colons find): skip it
+		// without reading its run. Another '.' or ':' of the same run
+		// still brings the whole run in.
+		if line[p] == '.' && (p == 0 || p+1 >= n || class[line[p-1]] != cDigit || class[line[p+1]] != cDigit) {
+			i = p + 1
 			continue
 		}
+		// p is the first '.' or ':' of its run that is not skipped (the
+		// runs before were read to their ends), so a ':' that ends its
+		// run is the run's only colon, with no usable '.' before it: no
+		// address ("QID: ", "]: ").
+		if line[p] == ':' && (p+1 >= n || class[line[p+1]]&cRun == 0) {
+			i = p + 1
+			continue
+		}
+		i = p
 		for i > 0 && class[line[i-1]]&cRun != 0 {
 			i--
 		}
@@ -108,6 +134,31 @@ func Find(dst []Match, line []byte) []Match {
 		i = j
 	}
 	return dst
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// nextDotColon returns the index of the first '.' or ':' in line[i:], or
+// len(line), reading eight bytes at a time.
+func nextDotColon(line []byte, i int) int {
+	for ; i+8 <= len(line); i += 8 {
+		x := binary.LittleEndian.Uint64(line[i:])
+		d, c := x^('.'*lsb), x^(':'*lsb)
+		// the lowest set bit marks the first zero byte of d or c (borrows
+		// only make higher bits wrong)
+		if m := ((d-lsb)&^d | (c-lsb)&^c) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(line); i++ {
+		if line[i] == '.' || line[i] == ':' {
+			return i
+		}
+	}
+	return len(line)
 }
 
 func isWord(c byte) bool { return class[c]&(cWord|cHex|cDigit) != 0 }

@@ -1,11 +1,14 @@
 package logscan
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
+	"net/netip"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
@@ -31,90 +34,400 @@ func (m ClassMask) Has(c mimecastip.Class) bool { return m&(1<<c) != 0 }
 type Line struct {
 	Num     int                 // 1-based line number
 	Text    []byte              // the line as read, with its line terminator (none on a last line without one)
-	Matches []Match             // every address in the line
+	Matches []Match             // every address in the line (with Inbound: the client address only)
 	Results []mimecastip.Result // the classification of each match
 	Wanted  int                 // how many matches are of a wanted class
+	Format  string              // with Inbound: the name of the line's log format
+	Time    []byte              // the line's time stamp as written, or nil (see [Timestamp])
 }
 
 // Scanner reads text and reports the lines that hold addresses of the
-// wanted classes. A Scanner reuses its buffers across lines and calls to
-// Scan; it is not safe for concurrent use.
+// wanted classes. Lines are cut into chunks that Workers goroutines scan
+// in parallel; the callback runs on the goroutine that called Scan, for
+// one line at a time, in input order. A Scanner reuses its buffers across
+// calls to Scan; it is not safe for concurrent use.
+//
+// Memory is bounded whatever the input: about 2*Workers+2 chunks of
+// MaxLine bytes, plus the matches of the lines in flight. A line longer
+// than MaxLine is skipped without being held in memory, and reported.
 type Scanner struct {
 	Classifier *mimecastip.Classifier
 	Want       ClassMask
 
-	br   *bufio.Reader
-	long []byte
-	line Line
+	// Inbound, when set, restricts each line to the connecting client of
+	// an inbound SMTP session (see [Formats]); other lines hold nothing.
+	Inbound *Inbound
+
+	// OpenRelay, when set (and Inbound is not), restricts each line to
+	// the server of a Postfix smtp delivery that answered "Open relay not
+	// allowed" (Mimecast refusing a sender that is not an authorized
+	// outbound address); other lines hold nothing.
+	OpenRelay bool
+
+	// Workers is the number of scanning goroutines; 0 means GOMAXPROCS,
+	// at most MaxWorkers.
+	Workers int
+
+	// MaxLine is the longest line, terminator included, that is scanned;
+	// 0 means MaxLineLength.
+	MaxLine int
+
+	// LongLine is called, in input order between the lines around it,
+	// for every line longer than MaxLine, with its number and length.
+	// Such lines are skipped; the other lines are still scanned. When
+	// LongLine is nil, Scan reads to the end and then returns the first
+	// such line as a *LineError wrapping ErrLineTooLong.
+	LongLine func(num int, length int64)
+
+	// Doubt is called, in input order, for each line of a known format
+	// whose client address cannot be told for sure (a crafted address
+	// that imitates a field); such a line selects nothing. When Doubt is
+	// nil, Scan reads to the end and then returns the first as a
+	// *LineError.
+	Doubt func(num int, msg string)
+
+	// Flush, when set, is called after the lines of each chunk have been
+	// given to the callback (a chunk is what one read brought, at most
+	// MaxLine bytes), so that output can follow a growing log; an error
+	// stops Scan like an error of the callback.
+	Flush func() error
+
+	pool    []*chunk
+	free    chan *chunk
+	maxLine int
+	stats   Stats
 }
 
-// BufferSize is the read buffer of a Scanner.
+// Stats are counts of the last call to Scan.
+type Stats struct {
+	Lines      int // lines read, skipped ones included
+	Recognized int // with Inbound: lines of a known log format (with a client or not)
+}
+
+// Stats returns the counts of the last call to Scan.
+func (s *Scanner) Stats() Stats { return s.stats }
+
+// MaxWorkers bounds the default number of scanning goroutines, and so the
+// memory of the chunks in flight (2*MaxWorkers+2 of MaxLine bytes): one
+// reader does not feed more.
+const MaxWorkers = 8
+
+// BufferSize is the size of the output buffer the command uses.
 const BufferSize = 1 << 20
 
-// MaxLineLength is the longest line Scan accepts.
-const MaxLineLength = 64 << 20
+// MaxLineLength is the default longest line: 1 MiB, newline included.
+// Syslog lines are at most a few kB (rsyslog's default is 8 kB).
+const MaxLineLength = 1 << 20
 
-// ErrLineTooLong is returned by Scan for a line longer than MaxLineLength.
+// ErrLineTooLong reports a line longer than the Scanner's MaxLine.
 var ErrLineTooLong = errors.New("line too long")
+
+// chunk is a run of whole lines read from the input, with what a worker
+// found in them.
+type chunk struct {
+	buf   []byte // capacity maxLine
+	data  []byte // whole lines (the last line of the input may lack its newline)
+	first int    // number of the first line of data
+	// a line skipped because it is too long, after data (skipLen > 0)
+	skipNum int
+	skipLen int64
+	err     error       // a read error after data and skip
+	ferr    *LineError  // the first line of a known format that cannot be read
+	doubts  []LineError // lines of a known format whose client is in doubt
+	lines   int         // lines in data
+	known   int         // lines of a known format (with Inbound)
+
+	sel     []selected
+	matches []Match
+	results []mimecastip.Result
+	done    chan struct{}
+}
+
+type selected struct {
+	num, start, end int // line number, data[start:end]
+	m0, m1          int // matches[m0:m1]
+	wanted          int
+	t0, t1          int // data[t0:t1] is the time stamp
+	format          int8
+}
+
+func (s *Scanner) setup() {
+	w := s.Workers
+	if w <= 0 {
+		w = min(runtime.GOMAXPROCS(0), MaxWorkers)
+	}
+	ml := s.MaxLine
+	if ml <= 0 {
+		ml = MaxLineLength
+	}
+	n := 2*w + 2
+	if len(s.pool) == n && s.maxLine == ml {
+		return
+	}
+	s.maxLine = ml
+	s.pool = make([]*chunk, n)
+	s.free = make(chan *chunk, n)
+	for i := range s.pool {
+		s.pool[i] = &chunk{buf: make([]byte, ml), done: make(chan struct{}, 1)}
+	}
+}
 
 // Scan reads r to the end and calls fn for every line holding at least one
 // address of a wanted class. It stops at the first error of fn or of r and
 // returns it; a read error is wrapped with the line number in a *LineError.
 func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
-	if s.br == nil {
-		s.br = bufio.NewReaderSize(r, BufferSize)
-	} else {
-		s.br.Reset(r)
+	if s.Inbound != nil {
+		if err := s.Inbound.Validate(); err != nil {
+			return err
+		}
 	}
-	n := 0
-	for {
-		text, err := s.br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			s.long = append(s.long[:0], text...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				text, err = s.br.ReadSlice('\n')
-				s.long = append(s.long, text...)
-				if len(s.long) > MaxLineLength {
-					return &LineError{n + 1, ErrLineTooLong}
+	s.setup()
+	workers := len(s.pool)/2 - 1
+	for len(s.free) > 0 {
+		<-s.free
+	}
+	for _, c := range s.pool {
+		s.free <- c
+	}
+	work := make(chan *chunk, len(s.pool))
+	order := make(chan *chunk, len(s.pool))
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(workers + 1)
+	go func() { defer wg.Done(); s.read(r, work, order, &stop) }()
+	for range workers {
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				s.scanChunk(c)
+				c.done <- struct{}{}
+			}
+		}()
+	}
+	var first error
+	var long *LineError
+	l := &Line{}
+	s.stats = Stats{}
+	for c := range order {
+		<-c.done
+		s.stats.Lines += c.lines
+		s.stats.Recognized += c.known
+		if c.skipLen > 0 {
+			s.stats.Lines++
+		}
+		if first == nil {
+			for _, sl := range c.sel {
+				l.Num, l.Text = sl.num, c.data[sl.start:sl.end]
+				l.Matches, l.Results = c.matches[sl.m0:sl.m1], c.results[sl.m0:sl.m1]
+				l.Wanted, l.Format, l.Time = sl.wanted, "", c.data[sl.t0:sl.t1]
+				if sl.format >= 0 {
+					l.Format = formats[sl.format].Name
+				}
+				if err := fn(l); err != nil {
+					first = err
+					stop.Store(true)
+					break
 				}
 			}
-			text = s.long
 		}
-		if len(text) > 0 {
-			n++
-			if e := s.line1(n, text, fn); e != nil {
-				return e
+		if first == nil && s.Flush != nil && len(c.sel) > 0 {
+			if err := s.Flush(); err != nil {
+				first = err
+				stop.Store(true)
 			}
 		}
-		if err == io.EOF {
-			return nil
+		for i := range c.doubts {
+			if first != nil {
+				break
+			}
+			if s.Doubt != nil {
+				s.Doubt(c.doubts[i].Line, c.doubts[i].Err.Error())
+			} else if long == nil {
+				e := c.doubts[i]
+				long = &e
+			}
 		}
-		if err != nil {
-			return &LineError{n + 1, err}
+		if first == nil && c.ferr != nil {
+			first = c.ferr
+			stop.Store(true)
+		}
+		if first == nil && c.skipLen > 0 {
+			if s.LongLine != nil {
+				s.LongLine(c.skipNum, c.skipLen)
+			} else if long == nil {
+				long = &LineError{c.skipNum, ErrLineTooLong}
+			}
+		}
+		if first == nil && c.err != nil {
+			first = c.err
+		}
+		s.free <- c
+	}
+	wg.Wait()
+	if first == nil && long != nil {
+		return long
+	}
+	return first
+}
+
+// read cuts r into chunks of whole lines and sends each to work (for a
+// worker) and to order (for the callback loop, in input order).
+func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool) {
+	defer close(order)
+	defer close(work)
+	line := 1
+	var pending []byte // the start of a line, at the end of the previous buffer
+	var rerr error     // the reader's error (io.EOF at the end)
+	started := false   // a chunk of lines was sent
+	for (rerr == nil || len(pending) > 0) && !stop.Load() {
+		c := <-s.free
+		c.data, c.sel, c.matches, c.results = nil, c.sel[:0], c.matches[:0], c.results[:0]
+		c.skipLen, c.err, c.ferr, c.lines, c.known = 0, nil, nil, 0, 0
+		c.doubts = c.doubts[:0]
+		c.first = line
+		n := copy(c.buf, pending)
+		pending = nil
+		// Read until a newline arrives (so that a pipe is scanned as it
+		// comes), the buffer is full, or the input ends.
+		for rerr == nil && n < len(c.buf) {
+			k, err := r.Read(c.buf[n:])
+			n += k
+			if err != nil {
+				rerr = err
+			} else if k > 0 && bytes.IndexByte(c.buf[n-k:n], '\n') >= 0 {
+				break
+			}
+		}
+		if rerr != nil {
+			c.data = c.buf[:n] // all that is left; the last line may lack its newline
+			if !started && s.Inbound != nil {
+				s.Inbound.header(c.data)
+			}
+			line += bytes.Count(c.data, nl)
+			if rerr != io.EOF {
+				c.err = &LineError{line, rerr}
+			}
+			work <- c
+			order <- c
+			break
+		}
+		if last := bytes.LastIndexByte(c.buf[:n], '\n'); last >= 0 {
+			c.data, pending = c.buf[:last+1], c.buf[last+1:n]
+			if !started && s.Inbound != nil {
+				s.Inbound.header(c.data)
+			}
+			started = true
+			line += bytes.Count(c.data, nl)
+			work <- c
+			order <- c
+			continue
+		}
+		// The buffer is full and holds no newline: a line longer than
+		// MaxLine. Read on to its end without keeping it.
+		length := int64(n)
+		for rerr == nil {
+			k, err := r.Read(c.buf)
+			if i := bytes.IndexByte(c.buf[:k], '\n'); i >= 0 {
+				length += int64(i + 1)
+				pending = c.buf[i+1 : k] // read only by the next chunk's copy
+				if err != nil {
+					rerr = err
+				}
+				break
+			}
+			length += int64(k)
+			if err != nil {
+				rerr = err
+			}
+		}
+		c.skipNum, c.skipLen = line, length
+		if rerr != nil && rerr != io.EOF {
+			c.err = &LineError{line, rerr}
+		}
+		line++
+		work <- c
+		order <- c
+		if c.err != nil {
+			break
 		}
 	}
 }
 
-func (s *Scanner) line1(n int, text []byte, fn func(*Line) error) error {
-	l := &s.line
-	l.Matches = Find(l.Matches[:0], text)
-	if len(l.Matches) == 0 {
-		return nil
+var nl = []byte{'\n'}
+
+// scanChunk finds the selected lines of c.
+func (s *Scanner) scanChunk(c *chunk) {
+	data := c.data
+	num := c.first
+	for start := 0; start < len(data); num++ {
+		end := len(data)
+		if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
+			end = start + i + 1
+		}
+		s.line1(c, num, start, end)
+		start = end
 	}
-	l.Results = l.Results[:0]
-	l.Wanted = 0
-	for _, m := range l.Matches {
+	c.lines = num - c.first
+}
+
+func (s *Scanner) line1(c *chunk, num, start, end int) {
+	text := c.data[start:end]
+	m0 := len(c.matches)
+	format := int8(-1)
+	t0, t1 := -1, -1
+	if s.Inbound != nil {
+		cl, ok := s.Inbound.client(text)
+		if cl.mine {
+			c.known++
+		}
+		if !ok {
+			return
+		}
+		if cl.err != "" {
+			if c.ferr == nil {
+				c.ferr = &LineError{num, errors.New(cl.err)}
+			}
+			return
+		}
+		if cl.doubt != "" {
+			if len(c.doubts) < 64 {
+				c.doubts = append(c.doubts, LineError{num, errors.New(cl.doubt)})
+			}
+			return
+		}
+		c.matches = append(c.matches, cl.m)
+		format, t0, t1 = cl.format, cl.t0, cl.t1
+	} else if s.OpenRelay {
+		cl, ok := openRelay(text)
+		if !ok {
+			return
+		}
+		c.matches = append(c.matches, cl.m)
+		format = cl.format
+	} else {
+		c.matches = Find(c.matches, text)
+	}
+	if len(c.matches) == m0 {
+		return
+	}
+	wanted := 0
+	for _, m := range c.matches[m0:] {
 		res := s.Classifier.Lookup(m.Addr)
 		if s.Want.Has(res.Class) {
-			l.Wanted++
+			wanted++
 		}
-		l.Results = append(l.Results, res)
+		c.results = append(c.results, res)
 	}
-	if l.Wanted == 0 {
-		return nil
+	if wanted == 0 {
+		c.matches = c.matches[:m0]
+		c.results = c.results[:m0]
+		return
 	}
-	l.Num, l.Text = n, text
-	return fn(l)
+	if t0 < 0 {
+		t0, t1 = 0, len(Timestamp(text))
+	}
+	c.sel = append(c.sel, selected{num: num, start: start, end: end, m0: m0, m1: len(c.matches), wanted: wanted,
+		t0: start + t0, t1: start + t1, format: format})
 }
 
 // LineError is a read error at a line.
@@ -154,6 +467,7 @@ type Group struct {
 	Class     mimecastip.Class
 	Regions   regions.Set
 	Addresses int // occurrences of wanted addresses
+	Distinct  int // distinct wanted addresses
 	Lines     int // lines holding at least one of them
 }
 
@@ -162,23 +476,46 @@ type Counter struct {
 	Want  ClassMask // the classes to count; normally the Scanner's Want
 	Lines int       // lines holding at least one wanted address
 	Total int       // wanted addresses
+	// Distinct is the number of distinct wanted addresses, up to Max
+	// (0 means MaxDistinct); Overflow reports that more were seen and
+	// not counted as distinct.
+	Distinct int
+	Max      int
+	Overflow bool
 
 	groups  []Group
 	lastSeq []int
 	seq     int
+	seen    map[netip.Addr]struct{}
 }
 
 // Add counts the wanted addresses of l.
 func (c *Counter) Add(l *Line) {
 	c.seq++
 	c.Lines++
-	for _, r := range l.Results {
+	for i, r := range l.Results {
 		if !c.Want.Has(r.Class) {
 			continue
 		}
 		c.Total++
 		g := c.group(r.Class, r.Regions)
 		c.groups[g].Addresses++
+		if _, ok := c.seen[l.Matches[i].Addr]; !ok {
+			max := c.Max
+			if max <= 0 {
+				max = MaxDistinct
+			}
+			if c.seen == nil {
+				c.seen = make(map[netip.Addr]struct{})
+			}
+			if len(c.seen) < max {
+				c.seen[l.Matches[i].Addr] = struct{}{}
+				c.groups[g].Distinct++
+				c.Distinct++
+			} else {
+				c.Overflow = true
+			}
+		}
 		if c.lastSeq[g] != c.seq {
 			c.lastSeq[g] = c.seq
 			c.groups[g].Lines++

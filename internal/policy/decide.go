@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-
-	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
-	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 // Default actions.
@@ -17,8 +14,18 @@ const (
 	// DefaultRejectAction answers every other client. {address} is
 	// replaced by the client address.
 	DefaultRejectAction = "REJECT 5.7.1 {address} is not a Mimecast gateway for this domain"
-	// DefaultTagHeader is the header the tag-only mode prepends.
-	DefaultTagHeader = "X-Mimecast-Class"
+	// DefaultOtherAction answers Mimecast mail addresses of other regions
+	// and of retired ranges: a temporary failure, so mail is delayed, not
+	// lost, when the region data is wrong or during a Mimecast double-run
+	// period. {regions} and {prefix} name the range.
+	DefaultOtherAction = "DEFER_IF_PERMIT 4.7.1 {address} is in Mimecast range {prefix} ({regions}, {reason}), not accepted for this domain; try again later"
+	// DefaultTagHeader is the header the tag-only mode prepends. It is
+	// this project's own name, outside Mimecast's X-Mimecast-* namespace
+	// (header decoders attribute those to Mimecast).
+	DefaultTagHeader = "X-Mimecastip-Class"
+	// LegacyTagHeader is the tag header of earlier versions, still
+	// available with --tag-header.
+	LegacyTagHeader = "X-Mimecast-Class"
 
 	// noAddressAction answers a request without a usable client_address.
 	// DEFER_IF_PERMIT: a temporary failure, unless a later restriction
@@ -29,42 +36,6 @@ const (
 	// unsupportedAction answers a request type other than smtpd_access_policy.
 	unsupportedAction = "DEFER_IF_PERMIT 4.3.5 Policy service does not support this request type"
 )
-
-// Verdict is the kind of answer the server gave.
-type Verdict uint8
-
-// Verdicts.
-const (
-	Pass     Verdict = iota + 1 // a Mimecast or non-SPF relay client of the configured regions
-	Reject                      // any other client
-	Tag                         // tag-only mode: the class header, whatever the class
-	TempFail                    // no usable client address, or an internal error
-)
-
-var verdictNames = [...]string{Pass: "pass", Reject: "reject", Tag: "tag", TempFail: "tempfail"}
-
-func (v Verdict) String() string {
-	if int(v) < len(verdictNames) && v != 0 {
-		return verdictNames[v]
-	}
-	return fmt.Sprintf("verdict(%d)", uint8(v))
-}
-
-// Decision is the server's answer to one request and why.
-type Decision struct {
-	Verdict Verdict
-	Action  string            // the reply, without "action="
-	Addr    netip.Addr        // the classified address (unmapped, no zone); zero for TempFail
-	Result  mimecastip.Result // the answer of the scoped classifier
-	// Other is set when the address is a Mimecast mail address of a
-	// region outside the configured ones (it is Foreign to this server).
-	Other  mimecastip.Result
-	Reason string // for TempFail: why
-}
-
-// OtherRegion reports whether the client is a Mimecast gateway or relay of
-// a region the server is not configured for.
-func (d Decision) OtherRegion() bool { return d.Other.Class != mimecastip.Foreign }
 
 // parseClientAddress accepts Postfix's bare client_address, and the
 // bracketed and "IPv6:"-tagged forms for hand-written requests. IPv4-mapped
@@ -83,8 +54,10 @@ func parseClientAddress(s string) (netip.Addr, bool) {
 	return a.Unmap().WithZone(""), true
 }
 
-// Decide classifies req's client address and chooses the action. It does
-// not recover panics; the connection handler does.
+// Decide classifies req's client address with the Engine in use and
+// returns its decision: a thin layer over Engine.DecideAddr that turns
+// requests without one usable client address into a TempFail. It does not
+// recover panics; the connection handler does.
 func (s *Server) Decide(req *Request) Decision {
 	if req.hasRequest && req.Request != "smtpd_access_policy" {
 		return Decision{Verdict: TempFail, Action: unsupportedAction, Reason: "unsupported request type"}
@@ -102,67 +75,23 @@ func (s *Server) Decide(req *Request) Decision {
 	if s.testHookDecide != nil {
 		s.testHookDecide(req)
 	}
-	d := Decision{Addr: addr, Result: s.cfg.Classifier.Lookup(addr)}
-	if d.Result.Class == mimecastip.Foreign && s.cfg.Wide != nil {
-		if o := s.cfg.Wide.Lookup(addr); o.Class != mimecastip.Foreign {
-			d.Other = o
-		}
-	}
-	switch {
-	case s.cfg.Tag:
-		d.Verdict = Tag
-		d.Action = "PREPEND " + s.cfg.TagHeader + ": " + tagValue(d)
-	case d.Result.Class != mimecastip.Foreign:
-		d.Verdict = Pass
-		d.Action = s.passTmpl.expand(d)
-	default:
-		d.Verdict = Reject
-		d.Action = s.rejectTmpl.expand(d)
-	}
-	return d
-}
-
-// tagValue is the header value of the tag-only mode:
-//
-//	mimecast; regions=us; prefix=170.10.129.0/24
-//	non-spf; regions=us; prefix=205.139.111.40/29
-//	foreign
-//	foreign; other-regions=eu; prefix=185.58.84.0/22   (a gateway of a region not configured)
-//	foreign; regions=global; service=website; prefix=...
-func tagValue(d Decision) string {
-	r := d.Result
-	var b strings.Builder
-	b.WriteString(r.Class.String())
-	if r.Prefix().IsValid() {
-		b.WriteString("; regions=")
-		b.WriteString(r.Regions.String())
-		if r.Class == mimecastip.Foreign {
-			b.WriteString("; service=")
-			b.WriteString(r.Service.String())
-		}
-		b.WriteString("; prefix=")
-		b.WriteString(r.Prefix().String())
-	} else if d.OtherRegion() {
-		b.WriteString("; other-regions=")
-		b.WriteString(d.Other.Regions.String())
-		b.WriteString("; prefix=")
-		b.WriteString(d.Other.Prefix().String())
-	}
-	return b.String()
+	return s.cfg.Engine.DecideAddr(addr)
 }
 
 // template is an action with placeholders, split once when the server is
 // built:
 //
 //	{address}  the client address ("198.51.100.9", "2001:db8::5")
-//	{class}    mimecast, non-spf or foreign
-//	{regions}  the regions publishing the matched prefix, or "none"
+//	{class}    the class of the range that decided: mimecast, non-spf or foreign
+//	{regions}  the regions publishing that range, or "none"
+//	{prefix}   that range, or "none"
+//	{reason}   why a Mimecast range is not passed: "other region" or "retired"; else "none"
 type template struct {
 	lits []string // len(phs)+1 literal parts
 	phs  []string // placeholder names between them
 }
 
-var placeholders = []string{"{address}", "{class}", "{regions}"}
+var placeholders = []string{"{address}", "{class}", "{regions}", "{prefix}", "{reason}"}
 
 func parseTemplate(t string) template {
 	var tp template
@@ -188,22 +117,37 @@ func (tp template) expand(d Decision) string {
 		return tp.lits[0]
 	}
 	var b strings.Builder
+	n := len(tp.phs) * 48 // room for an IPv6 address, prefix or region list each
+	for _, l := range tp.lits {
+		n += len(l)
+	}
+	b.Grow(n)
+	var tmp [64]byte
 	for i, p := range tp.phs {
 		b.WriteString(tp.lits[i])
 		switch p {
 		case "{address}":
-			b.WriteString(d.Addr.String())
+			b.Write(d.Addr.AppendTo(tmp[:0]))
 		case "{class}":
-			b.WriteString(d.Result.Class.String())
+			b.WriteString(d.Match().Class.String())
 		case "{regions}":
-			regs := d.Result.Regions.String()
-			if regs == "" {
-				regs = d.Other.Regions.String()
-			}
+			regs := d.Regions().String()
 			if regs == "" {
 				regs = "none"
 			}
 			b.WriteString(regs)
+		case "{reason}":
+			if d.Reason != "" {
+				b.WriteString(d.Reason)
+			} else {
+				b.WriteString("none")
+			}
+		case "{prefix}":
+			if p := d.Prefix(); p.IsValid() {
+				b.Write(p.AppendTo(tmp[:0]))
+			} else {
+				b.WriteString("none")
+			}
 		}
 	}
 	b.WriteString(tp.lits[len(tp.lits)-1])
@@ -245,6 +189,35 @@ func ValidateAction(a string) error {
 	return fmt.Errorf("action %q does not start with an access(5) action (OK, DUNNO, REJECT, DEFER, DEFER_IF_PERMIT, 4NN, 5NN, HOLD, PREPEND, ...) or a restriction name", a)
 }
 
+// refusingActions are the first words of the access(5) actions that keep
+// mail out (refuse, delay, hold or drop it); every other action lets the
+// next restriction accept it.
+var refusingActions = map[string]bool{
+	"REJECT": true, "DEFER": true, "DEFER_IF_PERMIT": true, "HOLD": true, "DISCARD": true,
+}
+
+// ValidateRefusal checks an action template for --other and --reject as
+// ValidateAction does, and that the action keeps the mail out: REJECT,
+// DEFER, DEFER_IF_PERMIT, 4NN, 5NN, HOLD, DISCARD, or the restrictions
+// reject and defer. OK, DUNNO, PREPEND, WARN, DEFER_IF_REJECT, a permit or
+// a conditional restriction there would let every other network through:
+// the tag-only mode is the way to classify without refusing.
+func ValidateRefusal(a string) error {
+	if err := ValidateAction(a); err != nil {
+		return err
+	}
+	word, _, _ := strings.Cut(a, " ")
+	switch {
+	case refusingActions[strings.ToUpper(word)]:
+		return nil
+	case len(word) == 3 && (word[0] == '4' || word[0] == '5'):
+		return nil
+	case word == "reject" || word == "defer" || word == "defer_if_permit":
+		return nil
+	}
+	return fmt.Errorf("action %q does not keep the mail out, so every client it answers would pass (want REJECT, DEFER, DEFER_IF_PERMIT, 4NN, 5NN, HOLD, DISCARD, reject or defer; --tag classifies without refusing)", a)
+}
+
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
@@ -265,40 +238,4 @@ func isRestrictionName(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// Loader returns a function that builds the classifiers of a server from
-// the data file at path (the embedded dataset when path is ""): the one
-// that decides, restricted to scope (every region when scope is empty),
-// and, when scope is not every region, a wide one over every region that
-// names the region of a gateway outside the scope.
-func Loader(path string, scope regions.Set) func() (scoped, wide *mimecastip.Classifier, err error) {
-	all := scope.IsEmpty() || scope == regions.AllRegions()
-	return func() (*mimecastip.Classifier, *mimecastip.Classifier, error) {
-		var scoped, wide *mimecastip.Classifier
-		var err error
-		if path == "" {
-			if all {
-				scoped, err = mimecastip.New(regions.All())
-			} else {
-				scoped, err = mimecastip.NewForRegions(scope)
-				if err == nil {
-					wide, err = mimecastip.New(regions.All())
-				}
-			}
-		} else {
-			if all {
-				scoped, err = mimecastip.LoadFile(path, 0)
-			} else {
-				scoped, err = mimecastip.LoadFile(path, scope)
-				if err == nil {
-					wide, err = mimecastip.LoadFile(path, 0)
-				}
-			}
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		return scoped, wide, nil
-	}
 }

@@ -27,7 +27,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add("\n\n\n")
 	f.Add("=\n\n")
 	f.Add("a=b=c\nclient_address=170.10.129.05\n\n")
-	s, err := New(Config{Classifier: mimecastip.NewReloadable(mimecastip.Default())})
+	s, err := New(Config{Engine: mustLive(f, Options{})})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func FuzzRequest(f *testing.F) {
 }
 
 func BenchmarkDecide(b *testing.B) {
-	s, err := New(Config{Classifier: mimecastip.NewReloadable(mimecastip.Default())})
+	s, err := New(Config{Engine: mustLive(b, Options{Regions: regions.SetOf(regions.US)})})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,12 +83,7 @@ func BenchmarkDecide(b *testing.B) {
 // BenchmarkRoundTrip measures one Postfix request and its answer over a
 // loopback TCP connection.
 func BenchmarkRoundTrip(b *testing.B) {
-	load := Loader("", regions.SetOf(regions.US))
-	scoped, wide, err := load()
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := New(Config{Classifier: mimecastip.NewReloadable(scoped), Wide: mimecastip.NewReloadable(wide)})
+	s, err := New(Config{Engine: mustLive(b, Options{Regions: regions.SetOf(regions.US)})})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,6 +34,11 @@ func ParseListen(s string) (network, addr string, err error) {
 	if addr == "" {
 		return "", "", fmt.Errorf("listen address %q: empty address", s)
 	}
+	if network == "unix" && strings.HasPrefix(addr, "@") {
+		// A Linux abstract socket has no file and no permission bits:
+		// any local user could ask, whatever --socket-mode says.
+		return "", "", fmt.Errorf("listen address %q: abstract unix sockets have no permissions (anyone on the host could ask); use a socket path", s)
+	}
 	if network == "tcp" {
 		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
 			return "", "", fmt.Errorf("listen address %q: want HOST:PORT, inet:HOST:PORT or unix:/PATH", s)

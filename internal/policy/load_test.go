@@ -73,7 +73,7 @@ func TestLoadAndFaults(t *testing.T) {
 	if testing.Short() {
 		duration = time.Second
 	}
-	s, addr := newTestServer(t, 0, func(c *Config) {
+	s, addr := newTestServer(t, Options{}, func(c *Config) {
 		c.Logger = nil // tens of thousands of lines otherwise
 		c.ReadTimeout = 300 * time.Millisecond
 		c.IdleTimeout = time.Second

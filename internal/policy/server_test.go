@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,9 @@ const (
 	foreignV6  = "2001:db8::5"
 	mappedUS   = "::ffff:170.10.129.5"
 	rejectText = "REJECT 5.7.1 198.51.100.9 is not a Mimecast gateway for this domain"
+	// retiredEU is in 213.167.75.0/24, an EU gateway range retired in 2017
+	// (narrowed to 213.167.75.0/25), and in no active range.
+	retiredEU = "213.167.75.200"
 )
 
 // postfixRequest is the request Postfix 3.7.11 sends (captured, see
@@ -57,17 +61,13 @@ func (w tWriter) Write(p []byte) (int, error) {
 
 // newTestServer starts a server on a loopback port. mod may change the
 // config before New.
-func newTestServer(t testing.TB, scope regions.Set, mod func(*Config)) (*Server, string) {
+func newTestServer(t testing.TB, opt Options, mod func(*Config)) (*Server, string) {
 	t.Helper()
-	load := Loader("", scope)
-	scoped, wide, err := load()
+	live, err := NewLive(Loader("", opt))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Classifier: mimecastip.NewReloadable(scoped), Regions: scope, Load: load, Logger: testLogger(t)}
-	if wide != nil {
-		cfg.Wide = mimecastip.NewReloadable(wide)
-	}
+	cfg := Config{Engine: live, Logger: testLogger(t)}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -88,6 +88,31 @@ func newTestServer(t testing.TB, scope regions.Set, mod func(*Config)) (*Server,
 		}
 	})
 	return s, l.Addr().String()
+}
+
+// withoutPrefix returns rs without the row of prefix p (which must be there).
+func withoutPrefix(t testing.TB, rs []regions.Range, p string) []regions.Range {
+	t.Helper()
+	var out []regions.Range
+	for _, r := range rs {
+		if r.Prefix.String() != p {
+			out = append(out, r)
+		}
+	}
+	if len(out) == len(rs) {
+		t.Fatalf("%s not in the dataset", p)
+	}
+	return out
+}
+
+// mustLive returns a Live over the embedded dataset with opt.
+func mustLive(t testing.TB, opt Options) *Live {
+	t.Helper()
+	l, err := NewLive(Loader("", opt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 type client struct {
@@ -154,7 +179,7 @@ func isReset(err error) bool {
 }
 
 func TestPostfixRequest(t *testing.T) {
-	_, addr := newTestServer(t, 0, nil)
+	_, addr := newTestServer(t, Options{}, nil)
 	c := dial(t, addr)
 	cases := []struct{ addr, want string }{
 		{usGateway, "DUNNO"},
@@ -180,7 +205,7 @@ func TestPostfixRequest(t *testing.T) {
 }
 
 func TestUnusableClientAddress(t *testing.T) {
-	s, addr := newTestServer(t, 0, nil)
+	s, addr := newTestServer(t, Options{}, nil)
 	c := dial(t, addr)
 	const deferNoAddr = "DEFER_IF_PERMIT 4.7.1 Policy service cannot classify the client address"
 	cases := []struct{ name, req, want string }{
@@ -219,7 +244,7 @@ func TestUnusableClientAddress(t *testing.T) {
 }
 
 func TestUnknownAttributesIgnored(t *testing.T) {
-	_, addr := newTestServer(t, 0, nil)
+	_, addr := newTestServer(t, Options{}, nil)
 	c := dial(t, addr)
 	req := "future_attribute=something\nrequest=smtpd_access_policy\nclient_address=" + usGateway +
 		"\nserver_hostname=x\ncompatibility_level=3.6\nmail_version=3.9.0\nweird=a=b=c\n\n"
@@ -234,18 +259,28 @@ func TestUnknownAttributesIgnored(t *testing.T) {
 
 func TestScopeAndOtherRegion(t *testing.T) {
 	eu := regions.SetOf(regions.EU)
-	s, addr := newTestServer(t, eu, nil)
+	s, addr := newTestServer(t, Options{Regions: eu}, nil)
 	c := dial(t, addr)
-	// A US gateway is foreign to an EU account.
-	if got, want := c.ask(postfixRequest(usGateway)), "REJECT 5.7.1 170.10.129.5 is not a Mimecast gateway for this domain"; got != want {
+	// A US gateway is a Mimecast gateway of another region to an EU
+	// account: a temporary failure that names it, not a pass.
+	if got, want := c.ask(postfixRequest(usGateway)), "DEFER_IF_PERMIT 4.7.1 170.10.129.5 is in Mimecast range 170.10.129.0/24 (us, other region), not accepted for this domain; try again later"; got != want {
 		t.Errorf("US gateway with --region eu: got %q, want %q", got, want)
 	}
 	euAddr := firstAddrOf(t, regions.EU, regions.Gateway)
 	if got := c.ask(postfixRequest(euAddr)); got != "DUNNO" {
 		t.Errorf("EU gateway %s with --region eu: got %q", euAddr, got)
 	}
-	if st := s.Stats(); st.OtherRegion != 1 || st.Foreign != 1 || st.Mimecast != 1 {
+	if got := c.ask(postfixRequest(foreignV4)); got != rejectText {
+		t.Errorf("foreign with --region eu: got %q", got)
+	}
+	if st := s.Stats(); st.OtherRegion != 1 || st.Deferred != 1 || st.Foreign != 2 || st.Mimecast != 1 {
 		t.Errorf("stats %+v", st)
+	}
+
+	// --strict: other regions get the reject action.
+	_, addr = newTestServer(t, Options{Regions: eu, Strict: true}, nil)
+	if got, want := dial(t, addr).ask(postfixRequest(usGateway)), "REJECT 5.7.1 170.10.129.5 is not a Mimecast gateway for this domain"; got != want {
+		t.Errorf("US gateway with --region eu --strict: got %q, want %q", got, want)
 	}
 }
 
@@ -266,14 +301,17 @@ func firstAddrOf(t testing.TB, r regions.Region, v regions.Service) string {
 }
 
 func TestTagMode(t *testing.T) {
-	_, addr := newTestServer(t, regions.SetOf(regions.US), func(c *Config) { c.Tag = true })
+	_, addr := newTestServer(t, Options{Regions: regions.SetOf(regions.US), Tag: true}, nil)
 	c := dial(t, addr)
 	euAddr := firstAddrOf(t, regions.EU, regions.Gateway)
+	euPrefix := mimecastip.Lookup(netip.MustParseAddr(euAddr)).Prefix().String()
 	cases := []struct{ addr, want string }{
-		{usGateway, "PREPEND X-Mimecast-Class: mimecast; regions=us; prefix=170.10.129.0/24"},
-		{usNonSPF, "PREPEND X-Mimecast-Class: non-spf; regions=us; prefix=205.139.111.40/29"},
-		{foreignV4, "PREPEND X-Mimecast-Class: foreign"},
-		{foreignV6, "PREPEND X-Mimecast-Class: foreign"},
+		{usGateway, "PREPEND X-Mimecastip-Class: mimecast; tier=pass; regions=us; prefix=170.10.129.0/24"},
+		{usNonSPF, "PREPEND X-Mimecastip-Class: non-spf; tier=pass; regions=us; prefix=205.139.111.40/29"},
+		{foreignV4, "PREPEND X-Mimecastip-Class: foreign; tier=reject"},
+		{foreignV6, "PREPEND X-Mimecastip-Class: foreign; tier=reject"},
+		{euAddr, "PREPEND X-Mimecastip-Class: mimecast; tier=defer; reason=other-region; regions=eu; prefix=" + euPrefix},
+		{retiredEU, "PREPEND X-Mimecastip-Class: mimecast; tier=defer; reason=retired; regions=eu; prefix=213.167.75.0/24"},
 		{"", "DEFER_IF_PERMIT 4.7.1 Policy service cannot classify the client address"},
 	}
 	for _, tc := range cases {
@@ -281,17 +319,23 @@ func TestTagMode(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", tc.addr, got, tc.want)
 		}
 	}
-	got := c.ask(postfixRequest(euAddr))
-	if !strings.HasPrefix(got, "PREPEND X-Mimecast-Class: foreign; other-regions=eu; prefix=") {
-		t.Errorf("EU gateway with --region us --tag: got %q", got)
+	// The old header name stays available.
+	_, addr = newTestServer(t, Options{Regions: regions.SetOf(regions.US), Tag: true, TagHeader: LegacyTagHeader}, nil)
+	if got, want := dial(t, addr).ask(postfixRequest(usGateway)), "PREPEND X-Mimecast-Class: mimecast; tier=pass; regions=us; prefix=170.10.129.0/24"; got != want {
+		t.Errorf("legacy header: got %q, want %q", got, want)
+	}
+	// --strict: the tag says reject for another region.
+	_, addr = newTestServer(t, Options{Regions: regions.SetOf(regions.US), Tag: true, Strict: true}, nil)
+	if got, want := dial(t, addr).ask(postfixRequest(euAddr)), "PREPEND X-Mimecastip-Class: mimecast; tier=reject; reason=other-region; regions=eu; prefix="+euPrefix; got != want {
+		t.Errorf("strict tag: got %q, want %q", got, want)
 	}
 }
 
 func TestCustomActions(t *testing.T) {
-	_, addr := newTestServer(t, 0, func(c *Config) {
-		c.PassAction = "PREPEND X-Mimecast: {class} {regions}"
-		c.RejectAction = "550 5.7.1 Use Mimecast, not {address} ({class}, {regions}) {address}{"
-	})
+	_, addr := newTestServer(t, Options{
+		PassAction:   "PREPEND X-Mimecast: {class} {regions}",
+		RejectAction: "550 5.7.1 Use Mimecast, not {address} ({class}, {regions}) {address}{",
+	}, nil)
 	c := dial(t, addr)
 	if got, want := c.ask(postfixRequest(usGateway)), "PREPEND X-Mimecast: mimecast us"; got != want {
 		t.Errorf("got %q, want %q", got, want)
@@ -315,20 +359,22 @@ func TestValidateAction(t *testing.T) {
 			t.Errorf("ValidateAction(%q) = nil, want an error", a)
 		}
 	}
-	rc := mimecastip.NewReloadable(mimecastip.Default())
-	if _, err := New(Config{Classifier: rc, RejectAction: "REJECT x\n\naction=OK"}); err == nil {
-		t.Error("New accepted an action with newlines")
+	if _, err := LoadEngine("", Options{RejectAction: "REJECT x\n\naction=OK"}); err == nil {
+		t.Error("LoadEngine accepted an action with newlines")
 	}
-	if _, err := New(Config{Classifier: rc, TagHeader: "X Bad"}); err == nil {
-		t.Error("New accepted a bad header name")
+	if _, err := LoadEngine("", Options{OtherAction: "MAYBE later"}); err == nil {
+		t.Error("LoadEngine accepted a bad other action")
+	}
+	if _, err := LoadEngine("", Options{TagHeader: "X Bad"}); err == nil {
+		t.Error("LoadEngine accepted a bad header name")
 	}
 	if _, err := New(Config{}); err == nil {
-		t.Error("New accepted a config without classifier")
+		t.Error("New accepted a config without engine")
 	}
 }
 
 func TestLimitsCloseOnlyThatConnection(t *testing.T) {
-	s, addr := newTestServer(t, 0, func(c *Config) {
+	s, addr := newTestServer(t, Options{}, func(c *Config) {
 		c.MaxLineBytes = 1024
 		c.MaxAttributes = 40
 		c.MaxRequestBytes = 4096
@@ -368,7 +414,7 @@ func TestLimitsCloseOnlyThatConnection(t *testing.T) {
 }
 
 func TestOneMegabyteLine(t *testing.T) {
-	_, addr := newTestServer(t, 0, nil)
+	_, addr := newTestServer(t, Options{}, nil)
 	c := dial(t, addr)
 	go func() {
 		// The server closes after the first 16 KiB; the write then fails.
@@ -381,7 +427,7 @@ func TestOneMegabyteLine(t *testing.T) {
 }
 
 func TestReadAndIdleTimeouts(t *testing.T) {
-	s, addr := newTestServer(t, 0, func(c *Config) {
+	s, addr := newTestServer(t, Options{}, func(c *Config) {
 		c.ReadTimeout = 300 * time.Millisecond
 		c.IdleTimeout = 600 * time.Millisecond
 	})
@@ -417,7 +463,7 @@ func TestReadAndIdleTimeouts(t *testing.T) {
 }
 
 func TestPanicIsTemporaryFailure(t *testing.T) {
-	s, addr := newTestServer(t, 0, nil)
+	s, addr := newTestServer(t, Options{}, nil)
 	s.testHookDecide = func(r *Request) {
 		if r.ClientAddress == "192.0.2.66" {
 			panic("boom")
@@ -446,29 +492,20 @@ func TestReload(t *testing.T) {
 	if err := os.WriteFile(data, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	load := Loader(data, 0)
-	scoped, _, err := load()
+	live, err := NewLive(Loader(data, Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := mimecastip.NewReloadable(scoped)
-	s, addr := newTestServer(t, 0, func(c *Config) { c.Classifier, c.Wide, c.Load = rc, nil, load })
+	s, addr := newTestServer(t, Options{}, func(c *Config) { c.Engine = live })
 	c := dial(t, addr)
 	if got := c.ask(postfixRequest(usGateway)); got != "DUNNO" {
 		t.Fatalf("got %q", got)
 	}
 	// Drop 170.10.129.0/24 from the file and reload: the same connection
 	// now gets a rejection.
-	var kept []string
-	for _, l := range strings.Split(buf.String(), "\n") {
-		if !strings.HasPrefix(l, "170.10.129.0/24 ") {
-			kept = append(kept, l)
-		}
-	}
-	if len(kept) == len(strings.Split(buf.String(), "\n")) {
-		t.Fatal("170.10.129.0/24 not found in the formatted dataset")
-	}
-	os.WriteFile(data, []byte(strings.Join(kept, "\n")), 0o644)
+	// (Through Dataset and Format, so the file stays valid whatever
+	// integrity rule the format has.)
+	writeData(t, data, func(d *regions.Dataset) { d.Ranges = withoutPrefix(t, d.Ranges, "170.10.129.0/24") })
 	if err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +526,7 @@ func TestReload(t *testing.T) {
 }
 
 func TestGracefulShutdown(t *testing.T) {
-	s, addr := newTestServer(t, 0, nil)
+	s, addr := newTestServer(t, Options{}, nil)
 	idle := dial(t, addr)
 	if got := idle.ask(postfixRequest(usGateway)); got != "DUNNO" {
 		t.Fatal(got)
@@ -540,7 +577,7 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 func TestShutdownDeadline(t *testing.T) {
-	s, addr := newTestServer(t, 0, nil)
+	s, addr := newTestServer(t, Options{}, nil)
 	busy := dial(t, addr)
 	io.WriteString(busy.c, "client_address=1.2.3.4\n") // never finished
 	time.Sleep(50 * time.Millisecond)
@@ -552,23 +589,48 @@ func TestShutdownDeadline(t *testing.T) {
 	busy.expectClosed(time.Second)
 }
 
+// TestMaxConns: at the limit, the longest-idle connection is closed for
+// the new one; when no connection is idle or reading, the new one is
+// closed.
 func TestMaxConns(t *testing.T) {
-	s, addr := newTestServer(t, 0, func(c *Config) { c.MaxConns = 2 })
-	a, b := dial(t, addr), dial(t, addr)
+	s, addr := newTestServer(t, Options{}, func(c *Config) { c.MaxConns = 2 })
+	a := dial(t, addr)
 	a.ask(postfixRequest(usGateway))
+	time.Sleep(20 * time.Millisecond)
+	b := dial(t, addr)
 	b.ask(postfixRequest(usGateway))
+	// a is the longest idle: the new connection is served and a closed.
+	c := dial(t, addr)
+	if got := c.ask(postfixRequest(usGateway)); got != "DUNNO" {
+		t.Errorf("new connection at the limit: got %q", got)
+	}
+	a.expectClosed(3 * time.Second)
+	if got := b.ask(postfixRequest(foreignV4)); got != rejectText {
+		t.Errorf("b after the eviction: got %q", got)
+	}
+	if st := s.Stats(); st.ConnsEvicted != 1 || st.ConnsRefused != 0 {
+		t.Errorf("stats %+v", st)
+	}
+
+	// Every connection busy deciding: the new one is closed.
+	block := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	s.testHookDecide = func(*Request) { entered <- struct{}{}; <-block }
+	defer func() { s.testHookDecide = nil }()
+	for _, x := range []*client{b, c} {
+		io.WriteString(x.c, postfixRequest(usGateway))
+	}
+	<-entered
+	<-entered
 	dial(t, addr).expectClosed(3 * time.Second)
-	if s.Stats().ConnsRefused != 1 {
-		t.Errorf("ConnsRefused = %d", s.Stats().ConnsRefused)
+	if st := s.Stats(); st.ConnsRefused != 1 {
+		t.Errorf("ConnsRefused = %d, want 1", st.ConnsRefused)
 	}
-	a.c.Close()
-	// Once a closes, a new connection is served.
-	deadline := time.Now().Add(3 * time.Second)
-	for s.Stats().ConnsOpen > 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := dial(t, addr).ask(postfixRequest(usGateway)); got != "DUNNO" {
-		t.Errorf("got %q", got)
+	close(block)
+	for _, x := range []*client{b, c} {
+		if a, err := readReply(x.br); err != nil || a != "DUNNO" {
+			t.Errorf("busy connection: %q, %v", a, err)
+		}
 	}
 }
 
@@ -628,7 +690,7 @@ func TestUnixSocket(t *testing.T) {
 		t.Error("Listen replaced a regular file")
 	}
 
-	s, err := New(Config{Classifier: mimecastip.NewReloadable(mimecastip.Default()), Logger: testLogger(t)})
+	s, err := New(Config{Engine: mustLive(t, Options{}), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -652,7 +714,7 @@ func TestUnixSocket(t *testing.T) {
 }
 
 func TestConcurrentClientsShareNothing(t *testing.T) {
-	_, addr := newTestServer(t, 0, func(c *Config) { c.Logger = nil })
+	_, addr := newTestServer(t, Options{}, func(c *Config) { c.Logger = nil })
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)

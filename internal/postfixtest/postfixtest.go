@@ -56,6 +56,9 @@ type Config struct {
 	// Files are written to the config directory before start (name ->
 	// content), e.g. cidr tables; Instance.Path gives their path.
 	Files map[string]string
+	// Master is extra master.cf text, appended after the sandbox's
+	// services (e.g. "smtp unix - - n - - smtp" for outbound deliveries).
+	Master string
 }
 
 // Instance is a running sandboxed Postfix.
@@ -198,6 +201,7 @@ anvil unix - - n - 1 anvil
 scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 `)
+	master.WriteString(cfg.Master)
 	main.WriteString(cfg.Main)
 	if err := os.WriteFile(in.Path("main.cf"), []byte(main.String()), 0o644); err != nil {
 		t.Fatal(err)

@@ -19,12 +19,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/spf"
-	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
@@ -111,6 +111,18 @@ type RegionReport struct {
 	SPFAddrs  float64        `json:"spf_addresses"`        // addresses of SPFRows
 	LostAddrs float64        `json:"spf_addresses_lost"`   // addresses of SPFRows SPF no longer covers
 	Unchecked []netip.Prefix `json:"not_judged,omitempty"` // SPF rows that could not be judged (another region of the row was not checked)
+	// RecentRows and RecentAddrs are the region's SPF-derived rows (and
+	// their addresses) retired, or moved to another region by [Apply],
+	// within the shrink window; they count as lost.
+	RecentRows  int     `json:"spf_rows_retired_in_window"`
+	RecentAddrs float64 `json:"spf_addresses_retired_in_window"`
+	// NewRows are the region's SPF-derived rows first seen within the
+	// shrink window: judged, but not counted in SPFRows and LostRows, so
+	// rows added lately cannot dilute the shrink guard.
+	NewRows int `json:"spf_rows_new_in_window"`
+
+	newAddrs, newLostAddrs float64 // addresses of NewRows, and of those SPF no longer covers
+	newLostRows            int     // NewRows SPF neither lists nor fully covers
 }
 
 // HasDrift reports whether rr adds or removes anything.
@@ -164,6 +176,9 @@ func rowOf(r regions.Range) *Row {
 // IncludeRegion returns the region whose SPF include is name, or 0.
 func IncludeRegion(name string) regions.Region {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if name == regions.GlobalSPFRecord {
+		return regions.Global
+	}
 	for _, r := range regions.Known() {
 		if in, _ := regions.InfoOf(r); in.SPFInclude != "" && strings.EqualFold(in.SPFInclude, name) {
 			return r
@@ -182,6 +197,20 @@ func IncludeRegion(name string) regions.Region {
 // more than half of its SPF-published rows, or more than half of their
 // addresses, is StatusRefused too (the shrink guard).
 func Compare(d *regions.Dataset, checks []Check) *Report {
+	return CompareWith(d, checks, Options{})
+}
+
+// CompareWith is [Compare] with the date of the check and the admin's
+// overrides. Besides the checks of Compare, it refuses:
+//   - additions to a region broader than the broadest it may gain without
+//     review (see [BroadestPublished4]), IPv6 additions while the dataset
+//     holds no IPv6 row, and additions that would more than double the
+//     region's addresses, unless every such prefix is in opts.Accept;
+//   - a global record that lists ip4:/ip6: terms of its own;
+//   - a region losing half or more of its SPF-derived rows or addresses,
+//     counting the rows retired within opts.Window (see [RetiredOn]),
+//     unless opts.AllowShrink names the region.
+func CompareWith(d *regions.Dataset, checks []Check, opts Options) *Report {
 	rep := &Report{Dataset: d.Version}
 	complete := map[regions.Region]map[netip.Prefix]bool{}
 	for _, c := range checks {
@@ -219,6 +248,7 @@ func Compare(d *regions.Dataset, checks []Check) *Report {
 			rr.Notes = append(rr.Notes, c.Result.Notes...)
 			if c.Region == regions.Global {
 				compareGlobal(&rr, c, checks, complete, byPrefix, inActive)
+				guardGlobal(&rr, c)
 			} else {
 				for _, p := range c.Result.Prefixes {
 					if r, ok := byPrefix[p]; ok && !r.Retired && r.Regions.Has(c.Region) {
@@ -231,20 +261,18 @@ func Compare(d *regions.Dataset, checks []Check) *Report {
 					rr.Added = append(rr.Added, a)
 				}
 			}
-			judgeRows(&rr, active, complete, checks)
-			rr.Status = StatusOK
+			judgeRows(&rr, active, complete, checks, windowStart(opts))
+			status := StatusOK
 			if rr.HasDrift() {
-				rr.Status = StatusDrift
+				status = StatusDrift
 			}
-			if rr.SPFRows > 0 && (2*rr.LostRows > rr.SPFRows || 2*rr.LostAddrs > rr.SPFAddrs) {
-				rr.Status, rr.ErrorKind = StatusRefused, "shrink"
-				var lost []string
-				for _, rm := range append(slices.Clone(rr.Removed), rr.Kept...) {
-					lost = append(lost, rm.Prefix.String())
-				}
-				rr.Error = fmt.Sprintf("refresh: %s: region %s would shrink by more than half: SPF drops %d of its %d SPF-published rows (%.0f of %.0f addresses): %s",
-					c.Include, c.Region, rr.LostRows, rr.SPFRows, rr.LostAddrs, rr.SPFAddrs, strings.Join(lost, " "))
+			if rr.Status != StatusRefused {
+				rr.Status = status
 			}
+			if c.Region != regions.Global {
+				guardAdditions(&rr, d, active, opts)
+			}
+			guardShrink(&rr, d, opts)
 		}
 		rep.Regions = append(rep.Regions, rr)
 	}
@@ -307,11 +335,18 @@ func compareGlobal(rr *RegionReport, c Check, checks []Check, complete map[regio
 // exactly (a row for us,usb may be in usb's record only). It is judged
 // only when every region of the row that has an SPF include was expanded
 // completely; otherwise it is left out (Unchecked).
-func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Region]map[netip.Prefix]bool, checks []Check) {
+//
+// Rows first seen after since (the start of the shrink window), or that
+// gained the region after since ("in INCLUDE from DATE"), are judged
+// and reported, but left out of the counts (NewRows counts them): the
+// shrink guard measures a loss against the region as it was when the
+// window began, so new rows cannot dilute it.
+func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Region]map[netip.Prefix]bool, checks []Check, since string) {
 	checked := map[regions.Region]bool{}
 	for _, c := range checks {
 		checked[c.Region] = true
 	}
+	gained := gainedMark(rr.Include, rr.Region)
 	for _, row := range active {
 		if !row.Regions.Has(rr.Region) || !row.SPFPublished() {
 			continue
@@ -332,21 +367,30 @@ func judgeRows(rr *RegionReport, active []regions.Range, complete map[regions.Re
 				listed = true
 			}
 		}
+		fresh := firstSeenAfter(row.FirstSeen, since) || latestMark(gained, row.Comment) > since
+		if listed || decided {
+			if fresh {
+				rr.NewRows++
+				rr.newAddrs += size(row.Prefix)
+			} else {
+				rr.SPFRows++
+				rr.SPFAddrs += size(row.Prefix)
+			}
+		}
 		if listed {
-			rr.SPFRows++
-			rr.SPFAddrs += size(row.Prefix)
 			continue
 		}
 		if !decided {
 			rr.Unchecked = append(rr.Unchecked, row.Prefix)
 			continue
 		}
-		rr.SPFRows++
-		rr.SPFAddrs += size(row.Prefix)
 		covered, coveredBy := coverage(row.Prefix, sets)
-		if lost := size(row.Prefix) - covered; lost > 0 {
+		if lost := size(row.Prefix) - covered; lost > 0 && !fresh {
 			rr.LostRows++
 			rr.LostAddrs += lost
+		} else if lost > 0 {
+			rr.newLostRows++
+			rr.newLostAddrs += lost
 		}
 		rm := Removed{Prefix: row.Prefix, Row: *rowOf(row), CoveredBy: coveredBy}
 		if why := protected(row); why != "" {
@@ -422,30 +466,42 @@ func setOf(ps []netip.Prefix) map[netip.Prefix]bool {
 // ApplyOptions tune [Apply].
 type ApplyOptions struct {
 	Today      time.Time // the date of the refresh; the zero time means now
-	SourceText string    // text of the new @source line
+	SourceText string    // text of the @source line of [LiveSource]
 	// KeepRemoved leaves rows SPF no longer lists active (during a
 	// double-run period) instead of retiring them; they are reported
 	// again by the next refresh.
 	KeepRemoved bool
 }
 
-// SourceID returns the ID of the source a refresh on day cites:
-// "spf-YYYYMMDD".
-func SourceID(day time.Time) string { return "spf-" + day.UTC().Format("20060102") }
+// LiveSource is the ID of the source a refresh writes: its @source line
+// carries the date of the latest refresh, and the rows a refresh adds or
+// changes cite it. Its ID never changes, so a row cites it at most once
+// and a refresh that finds nothing new changes only the dated header.
+const LiveSource = "spf-live"
+
+// SourceID returns the ID of the source a refresh on day cites. It is
+// [LiveSource] for every day; earlier versions wrote "spf-YYYYMMDD".
+func SourceID(day time.Time) string { return LiveSource }
 
 // Apply returns d updated with the drift of rep, and notes on what it did
 // not write. It refuses (returns an error) when any region of rep is
 // unknown or refused.
 //
-// The new dataset has a new @source "spf-YYYYMMDD" dated today (reused if
-// d already has it) and version today. Every row still listed by a
-// checked region's SPF cites the new source and has LastSeen today; every
-// added prefix becomes an active gateway row citing it (or an existing row
-// gains the region, or a retired row becomes active again); every removed
-// row is retired with its LastSeen unchanged (nothing is ever deleted),
-// unless opts.KeepRemoved. Rows kept for another source (the Data Centers
-// page, non-SPF relays) are left as they are. Rows are sorted by first
-// region, then prefix, as in the embedded file.
+// The result changes as little as it can, so that a review of the diff
+// shows only what SPF changed. The @source line [LiveSource] is set to
+// today (added if d lacks it), and @version to today. Rows SPF still lists
+// are left as they are. Every added prefix becomes an active gateway row
+// citing LiveSource, first and last seen today (or an existing row gains
+// the region, or a retired row becomes active again, citing LiveSource
+// once and last seen today). Every removed row is retired with a note
+// "retired YYYY-MM-DD: not in RECORD" (the date the shrink guard counts
+// from) and its LastSeen unchanged, unless opts.KeepRemoved; nothing is
+// ever deleted. Rows kept for another source (the Data Centers page,
+// non-SPF relays) are left as they are. No row of region global is ever
+// created or changed: such a row would pass in every region.
+//
+// The rows of the result keep their Line in d (new rows have Line 0), so
+// [Render] can write the change into the original text.
 func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset, []string, error) {
 	var bad []string
 	for _, rr := range rep.Regions {
@@ -461,13 +517,15 @@ func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset
 		day = time.Now()
 	}
 	today := day.UTC().Format(time.DateOnly)
-	src := SourceID(day)
+	src := LiveSource
 	nd := d.Clone()
-	if !slices.ContainsFunc(nd.Sources, func(s regions.Source) bool { return s.ID == src }) {
-		text := opts.SourceText
-		if text == "" {
-			text = "mimecastip refresh: SPF expansion of Mimecast's _netblocks records"
-		}
+	text := opts.SourceText
+	if text == "" {
+		text = "mimecastip refresh: SPF expansion of Mimecast's _netblocks records"
+	}
+	if i := slices.IndexFunc(nd.Sources, func(s regions.Source) bool { return s.ID == src }); i >= 0 {
+		nd.Sources[i].Date, nd.Sources[i].Text = today, text
+	} else {
 		nd.Sources = append(nd.Sources, regions.Source{ID: src, Date: today, Text: text})
 	}
 	if today > nd.Version {
@@ -487,24 +545,29 @@ func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset
 			r.LastSeen = today
 		}
 	}
+	oldest := day.UTC().Add(-ShrinkWindow - 24*time.Hour).Format(time.DateOnly)
 	note := func(r *regions.Range, s string) {
 		if r.Comment == "" {
 			r.Comment = s
 		} else {
 			r.Comment += "; " + s
 		}
+		r.Comment = trimNotes(r.Comment, oldest)
 	}
 	var notes []string
 	for _, rr := range rep.Regions {
 		for _, p := range rr.Listed {
 			if i, ok := idx[p]; ok && !nd.Ranges[i].Retired && nd.Ranges[i].Regions.Has(rr.Region) {
-				seen(&nd.Ranges[i])
+				touched[i] = true
 			}
 		}
 		for _, a := range rr.Added {
-			if a.Region != rr.Region {
+			if a.Region != rr.Region || a.Region == regions.Global {
 				why := "its include is no known region's"
-				if a.Region != 0 {
+				switch {
+				case a.Region == regions.Global:
+					why = "a row of region global would pass in every region"
+				case a.Region != 0:
 					why = "region " + a.Region.String() + " was not checked"
 				}
 				notes = append(notes, fmt.Sprintf("not written: %s (listed by %s through the %s record): %s", a.Prefix, a.Via, rr.Include, why))
@@ -517,10 +580,11 @@ func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset
 					FirstSeen: today, LastSeen: today, Sources: []string{src},
 				})
 				idx[a.Prefix] = len(nd.Ranges) - 1
+				touched[len(nd.Ranges)-1] = true
 				continue
 			}
 			r := &nd.Ranges[i]
-			if !r.Retired && r.Service != regions.Gateway {
+			if !r.Retired && r.Service != regions.Gateway || r.Regions.Has(regions.Global) {
 				notes = append(notes, fmt.Sprintf("not written: %s (listed by %s) is a %s row of %s; review it by hand", a.Prefix, a.Via, r.Service, r.Regions))
 				continue
 			}
@@ -564,19 +628,50 @@ func Apply(d *regions.Dataset, rep *Report, opts ApplyOptions) (*regions.Dataset
 				continue
 			}
 			r.Retired = true
-			note(r, fmt.Sprintf("not in %s on %s", rr.Include, today))
+			note(r, fmt.Sprintf("retired %s: not in %s", today, rr.Include))
 		}
 	}
-	SortRows(nd.Ranges)
 	var buf bytes.Buffer
 	if err := nd.Format(&buf); err != nil {
 		return nil, notes, err
 	}
-	back, err := regions.Parse(&buf)
-	if err != nil {
+	if _, err := regions.Parse(&buf); err != nil {
 		return nil, notes, fmt.Errorf("refresh: the updated dataset does not parse back: %w", err)
 	}
-	return back, notes, nil
+	return nd, notes, nil
+}
+
+// maxNoteBytes is the length beyond which [Apply] drops its own old notes
+// from a row's comment, so a row SPF keeps dropping and listing again
+// cannot grow past what a data file line may hold.
+const maxNoteBytes = 1024
+
+// refreshNote matches a note [Apply] writes, capturing its date.
+var refreshNote = regexp.MustCompile(`^(?:retired (\d{4}-\d{2}-\d{2}): not in \S+|active again in SPF on (\d{4}-\d{2}-\d{2})|retired for \S+, active again for \S+ in SPF on (\d{4}-\d{2}-\d{2})|in \S+ from (\d{4}-\d{2}-\d{2})|not in \S+ on (\d{4}-\d{2}-\d{2}))$`)
+
+// trimNotes drops, oldest first, the notes of Apply in comment that are
+// dated before oldest, while comment is longer than maxNoteBytes. Other
+// text and every newer note stay (the shrink guard reads the notes of the
+// window).
+func trimNotes(comment, oldest string) string {
+	if len(comment) <= maxNoteBytes {
+		return comment
+	}
+	parts := strings.Split(comment, "; ")
+	size := len(comment)
+	var keep []string
+	for _, p := range parts {
+		if size > maxNoteBytes {
+			if m := refreshNote.FindStringSubmatch(p); m != nil {
+				if date := strings.Join(m[1:], ""); date < oldest {
+					size -= len(p) + 2
+					continue
+				}
+			}
+		}
+		keep = append(keep, p)
+	}
+	return strings.Join(keep, "; ")
 }
 
 // SortRows sorts rows by their first region (in region order), then by
@@ -634,64 +729,13 @@ func IsEmbeddedFile(path string) bool {
 // ErrEmbeddedFile is returned by [WriteFile] for the embedded data file.
 var ErrEmbeddedFile = errors.New("refusing to write the embedded data file regions/ranges.txt in place; write elsewhere and review the change")
 
-// WriteFile writes d to path in the data-file format: to a temporary file
-// in the same directory, which is read back and validated (it must parse
-// and build a classifier) before it is renamed over path. On any error
-// nothing is left behind and path is untouched.
-func WriteFile(path string, d *regions.Dataset) (err error) {
-	if IsEmbeddedFile(path) {
-		return fmt.Errorf("refresh: %s: %w", path, ErrEmbeddedFile)
-	}
-	var buf bytes.Buffer
-	if err := d.Format(&buf); err != nil {
-		return fmt.Errorf("refresh: %w", err)
-	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	mode := os.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("refresh: %s is not a regular file", path)
-		}
-		mode = fi.Mode().Perm()
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+// WriteFile writes d to path in the layout of [regions.Dataset.Format],
+// validated and atomically as [WriteText] does. To keep an existing file's
+// comments and layout, write the output of [Render] with WriteText.
+func WriteFile(path string, d *regions.Dataset) error {
+	text, err := formatText(d)
 	if err != nil {
-		return fmt.Errorf("refresh: %w", err)
+		return err
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	_, err = f.Write(buf.Bytes())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, mode)
-	}
-	if err != nil {
-		return fmt.Errorf("refresh: writing %s: %w", tmp, err)
-	}
-	back, err := regions.ParseFile(tmp)
-	if err != nil {
-		return fmt.Errorf("refresh: the written file does not parse back: %w", err)
-	}
-	if len(back.Ranges) != len(d.Ranges) {
-		return fmt.Errorf("refresh: the written file has %d rows, want %d", len(back.Ranges), len(d.Ranges))
-	}
-	if _, err := mimecastip.New(back.Ranges); err != nil {
-		return fmt.Errorf("refresh: the written file does not build a classifier: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("refresh: %w", err)
-	}
-	return nil
+	return WriteText(path, text, len(d.Ranges))
 }

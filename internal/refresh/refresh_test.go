@@ -34,12 +34,27 @@ func (z zone) LookupTXT(_ context.Context, name string) ([]string, error) {
 	return recs, nil
 }
 
-func inc(r regions.Region) string { in, _ := regions.InfoOf(r); return in.SPFInclude }
+func inc(r regions.Region) string {
+	if r == regions.Global {
+		return regions.GlobalSPFRecord
+	}
+	in, _ := regions.InfoOf(r)
+	return in.SPFInclude
+}
 
 // run expands the given regions against z and compares with the dataset.
 func run(t *testing.T, data string, z zone, rs ...regions.Region) (*regions.Dataset, *refresh.Report) {
 	t.Helper()
-	d, err := regions.Parse(strings.NewReader(data))
+	return runWith(t, data, z, refresh.Options{Today: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}, rs...)
+}
+
+// runWith is run with options.
+func runWith(t *testing.T, data string, z zone, opts refresh.Options, rs ...regions.Region) (*regions.Dataset, *refresh.Report) {
+	t.Helper()
+	if opts.Today.IsZero() {
+		opts.Today = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	}
+	d, err := regions.Parse(strings.NewReader(withEnd(data)))
 	require.NoError(t, err)
 	x := &spf.Expander{Resolver: z}
 	var checks []refresh.Check
@@ -48,7 +63,7 @@ func run(t *testing.T, data string, z zone, rs ...regions.Region) (*regions.Data
 		c.Result, c.Err = x.Expand(context.Background(), c.Include)
 		checks = append(checks, c)
 	}
-	return d, refresh.Compare(d, checks)
+	return d, refresh.CompareWith(d, checks, opts)
 }
 
 func report(t *testing.T, rep *refresh.Report, r regions.Region) refresh.RegionReport {
@@ -76,6 +91,22 @@ func addedPrefixes(as []refresh.Added) []string {
 		out = append(out, a.Prefix.String())
 	}
 	return out
+}
+
+// withEnd returns data with the "@end ROWS" line a data file ends with,
+// unless it has one.
+func withEnd(data string) string {
+	if strings.Contains(data, "\n@end ") {
+		return data
+	}
+	n := 0
+	for _, l := range strings.Split(data, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "@") {
+			n++
+		}
+	}
+	return data + regions.EndLine(n) + "\n"
 }
 
 const head = "@version 2026-11-01\n@source spf-x 2026-11-01 capture\n@source dc 2026-11-01 page\n"
@@ -120,11 +151,13 @@ func TestCompareMovedPrefixAndApply(t *testing.T) {
 45.1.2.0/24  us  gateway  active  2026-11-01  2026-11-01  spf-x
 45.1.3.0/24  us  gateway  active  2026-11-01  2026-11-01  spf-x
 45.2.1.0/24  eu  gateway  active  2026-11-01  2026-11-01  spf-x
+45.2.2.0/24  eu  gateway  active  2026-11-01  2026-11-01  spf-x
+45.2.3.0/24  eu  gateway  active  2026-11-01  2026-11-01  spf-x
 45.2.9.0/24  eu  gateway  retired 2026-01-01  2026-02-01  spf-x  # old
 `
 	z := zone{
 		inc(regions.US): {"v=spf1 ip4:45.1.1.0/24 ip4:45.1.2.0/24 -all"},
-		inc(regions.EU): {"v=spf1 ip4:45.2.1.0/24 ip4:45.1.3.0/24 ip4:45.2.9.0/24 ip4:45.2.10.0/24 -all"},
+		inc(regions.EU): {"v=spf1 ip4:45.2.1.0/24 ip4:45.2.2.0/24 ip4:45.2.3.0/24 ip4:45.1.3.0/24 ip4:45.2.9.0/24 ip4:45.2.10.0/24 -all"},
 	}
 	d, rep := run(t, data, z, regions.US, regions.EU)
 	us, eu := report(t, rep, regions.US), report(t, rep, regions.EU)
@@ -143,18 +176,18 @@ func TestCompareMovedPrefixAndApply(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, notes)
 	assert.Equal(t, "2026-12-05", nd.Version)
-	assert.Equal(t, regions.Source{ID: "spf-20261205", Date: "2026-12-05", Text: "test run"}, nd.Sources[len(nd.Sources)-1])
+	assert.Equal(t, regions.Source{ID: "spf-live", Date: "2026-12-05", Text: "test run"}, nd.Sources[len(nd.Sources)-1])
 	got := map[string]regions.Range{}
 	var order []string
 	for _, r := range nd.Ranges {
 		got[r.Prefix.String()] = r
 		order = append(order, r.Prefix.String())
 	}
-	assert.Equal(t, []string{"45.1.1.0/24", "45.1.2.0/24", "45.1.3.0/24", "45.2.1.0/24", "45.2.9.0/24", "45.2.10.0/24"}, order, "sorted by first region, then prefix")
+	assert.Equal(t, []string{"45.1.1.0/24", "45.1.2.0/24", "45.1.3.0/24", "45.2.1.0/24", "45.2.2.0/24", "45.2.3.0/24", "45.2.9.0/24", "45.2.10.0/24"}, order, "the rows in their order, the new one last")
 	moved := got["45.1.3.0/24"]
 	assert.Equal(t, regions.SetOf(regions.EU), moved.Regions, "the prefix moved from us to eu")
 	assert.False(t, moved.Retired)
-	assert.Equal(t, []string{"spf-x", "spf-20261205"}, moved.Sources)
+	assert.Equal(t, []string{"spf-x", "spf-live"}, moved.Sources)
 	assert.Equal(t, "2026-12-05", moved.LastSeen)
 	back := got["45.2.9.0/24"]
 	assert.False(t, back.Retired)
@@ -162,13 +195,14 @@ func TestCompareMovedPrefixAndApply(t *testing.T) {
 	assert.Equal(t, "2026-12-05", back.LastSeen)
 	assert.Contains(t, back.Comment, "old; active again in SPF on 2026-12-05")
 	assert.Equal(t, "2026-12-05", got["45.2.10.0/24"].FirstSeen)
-	assert.Equal(t, []string{"spf-20261205"}, got["45.2.10.0/24"].Sources)
-	assert.Equal(t, "2026-12-05", got["45.1.1.0/24"].LastSeen)
+	assert.Equal(t, []string{"spf-live"}, got["45.2.10.0/24"].Sources)
+	assert.Equal(t, "2026-11-01", got["45.1.1.0/24"].LastSeen, "a row still listed is left as it is")
+	assert.Equal(t, []string{"spf-x"}, got["45.1.1.0/24"].Sources)
 
 	// Applying the same check again the same day changes nothing.
 	_, rep2 := run(t, formatted(t, nd), z, regions.US, regions.EU)
 	assert.False(t, rep2.Drift())
-	nd2, _, err := refresh.Apply(nd, rep2, refresh.ApplyOptions{Today: day, SourceText: "second run"})
+	nd2, _, err := refresh.Apply(nd, rep2, refresh.ApplyOptions{Today: day, SourceText: "test run"})
 	require.NoError(t, err)
 	assert.Equal(t, formatted(t, nd), formatted(t, nd2))
 }
@@ -196,14 +230,14 @@ func TestCompareCoverageAndShrink(t *testing.T) {
 		// eu consolidates two /24s into a /23 and splits the third in halves.
 		inc(regions.EU): {"v=spf1 ip4:45.4.0.0/23 ip4:45.4.2.0/25 ip4:45.4.2.128/25 -all"},
 	}
-	d, rep := run(t, data, z, regions.US, regions.EU)
+	d, rep := runWith(t, data, z, refresh.Options{Accept: []netip.Prefix{netip.MustParsePrefix("45.4.0.0/23")}}, regions.US, regions.EU)
 	us := report(t, rep, regions.US)
 	assert.Equal(t, refresh.StatusRefused, us.Status)
 	assert.Equal(t, "shrink", us.ErrorKind)
 	assert.Equal(t, 1, us.LostRows)
 	assert.Equal(t, 4, us.SPFRows)
 	assert.InDelta(t, 65536, us.LostAddrs, 0.5)
-	assert.Contains(t, us.Error, "would shrink by more than half")
+	assert.Contains(t, us.Error, "would lose half or more")
 	_, _, err := refresh.Apply(d, rep, refresh.ApplyOptions{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "us (refused)")
@@ -275,7 +309,7 @@ func TestIncludeRegion(t *testing.T) {
 }
 
 func TestWriteFile(t *testing.T) {
-	d, err := regions.Parse(strings.NewReader(head + "45.1.1.0/24  ca  gateway  active  2026-11-01  2026-11-01  spf-x\n"))
+	d, err := regions.Parse(strings.NewReader(withEnd(head + "45.1.1.0/24  ca  gateway  active  2026-11-01  2026-11-01  spf-x\n")))
 	require.NoError(t, err)
 	dir := t.TempDir()
 	p := filepath.Join(dir, "out.txt")
@@ -328,7 +362,7 @@ func TestSortRows(t *testing.T) {
 		got = append(got, r.Prefix.String())
 	}
 	assert.Equal(t, []string{"45.3.0.0/24", "45.3.0.0/25", "45.2.0.0/24", "45.1.0.0/24"}, got)
-	assert.Equal(t, "spf-20260102", refresh.SourceID(time.Date(2026, 1, 2, 23, 0, 0, 0, time.UTC)))
+	assert.Equal(t, "spf-live", refresh.SourceID(time.Date(2026, 1, 2, 23, 0, 0, 0, time.UTC)))
 }
 
 func TestApplyLeavesOtherServicesAlone(t *testing.T) {
@@ -355,11 +389,11 @@ func TestCompareIPv6(t *testing.T) {
 2a00:1451:1::/48     de  gateway  active  2026-11-01  2026-11-01  spf-x
 `
 	// The /32 is replaced by its two halves; the /48 goes.
-	z := zone{inc(regions.DE): {"v=spf1 ip4:45.1.1.0/24 ip6:2a00:1450::/33 ip6:2a00:1450:8000::/33 ip6:2a00:1452::/48 -all"}}
+	z := zone{inc(regions.DE): {"v=spf1 ip4:45.1.1.0/24 ip6:2a00:1450::/33 ip6:2a00:1450:8000::/33 ip6:2a00:1451:2::/48 -all"}}
 	_, rep := run(t, data, z, regions.DE)
 	de := report(t, rep, regions.DE)
 	assert.Equal(t, refresh.StatusDrift, de.Status, de.Error)
-	assert.Equal(t, []string{"2a00:1450::/33", "2a00:1450:8000::/33", "2a00:1452::/48"}, addedPrefixes(de.Added))
+	assert.Equal(t, []string{"2a00:1450::/33", "2a00:1450:8000::/33", "2a00:1451:2::/48"}, addedPrefixes(de.Added))
 	assert.Equal(t, []string{"2a00:1450::/32", "2a00:1451:1::/48"}, prefixes(de.Removed))
 	assert.Equal(t, 1, de.LostRows, "the /32 is still covered by its halves")
 	assert.Less(t, 2*de.LostAddrs, de.SPFAddrs)

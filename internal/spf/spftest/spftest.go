@@ -274,8 +274,7 @@ func ZoneOf(d *regions.Dataset) map[string][]string {
 		zone[in.SPFInclude] = []string{Record(ps)}
 		incs = append(incs, "include:"+in.SPFInclude)
 	}
-	g, _ := regions.InfoOf(regions.Global)
-	zone[g.SPFInclude] = []string{Record(nil, append(incs, "~all")...)}
+	zone[regions.GlobalSPFRecord] = []string{Record(nil, append(incs, "~all")...)}
 	return zone
 }
 

@@ -1,0 +1,127 @@
+package logscan
+
+import (
+	"cmp"
+	"errors"
+	"net/netip"
+	"slices"
+
+	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+)
+
+// MaxDistinct is the default limit on the distinct addresses an
+// [Addresses] table holds, which bounds its memory (about 100 MB with
+// samples) on hostile input.
+const MaxDistinct = 1 << 20
+
+// MaxSample is the longest sample line an [Addresses] table keeps; longer
+// lines are cut.
+const MaxSample = 512
+
+// ErrTooManyAddresses is returned by [Addresses.Add] when the table is
+// full.
+var ErrTooManyAddresses = errors.New("too many distinct addresses")
+
+// AddrStat is what an [Addresses] table knows of one address.
+type AddrStat struct {
+	Addr   netip.Addr
+	Result mimecastip.Result // as the Scanner's classifier classified it
+	Count  int               // occurrences
+	Lines  int               // lines holding it
+
+	First, Last string // the timestamps of the first and last of those lines, in input order ("" when none is recognised)
+	// The first line holding the address (cut at MaxSample bytes, without
+	// its terminator), its file and its number.
+	Sample     string
+	SampleFile string
+	SampleLine int
+
+	lastSeq int
+}
+
+// Addresses tallies the distinct wanted addresses of the lines given to
+// Add. The zero value is ready to use (with the limit MaxDistinct).
+type Addresses struct {
+	Want    ClassMask // the classes to count; normally the Scanner's Want
+	Max     int       // the most distinct addresses held; 0 means MaxDistinct
+	Samples bool      // keep timestamps and a sample line of each address
+
+	m   map[netip.Addr]*AddrStat
+	seq int
+}
+
+// Add counts the wanted addresses of l, read from file. It returns
+// ErrTooManyAddresses, without counting l, when l holds a new address and
+// the table is full.
+func (a *Addresses) Add(file string, l *Line) error {
+	if a.m == nil {
+		a.m = make(map[netip.Addr]*AddrStat)
+	}
+	max := a.Max
+	if max <= 0 {
+		max = MaxDistinct
+	}
+	fresh := 0
+	for i, m := range l.Matches {
+		if a.Want.Has(l.Results[i].Class) && a.m[m.Addr] == nil {
+			fresh++
+		}
+	}
+	if len(a.m)+fresh > max {
+		return ErrTooManyAddresses
+	}
+	a.seq++
+	var ts string
+	tsDone := false
+	for i, m := range l.Matches {
+		r := l.Results[i]
+		if !a.Want.Has(r.Class) {
+			continue
+		}
+		st := a.m[m.Addr]
+		if st == nil {
+			st = &AddrStat{Addr: m.Addr, Result: r}
+			a.m[m.Addr] = st
+			if a.Samples {
+				text := TrimEOL(l.Text)
+				if len(text) > MaxSample {
+					text = text[:MaxSample]
+				}
+				st.Sample, st.SampleFile, st.SampleLine = string(text), file, l.Num
+			}
+		}
+		st.Count++
+		if st.lastSeq != a.seq {
+			st.lastSeq = a.seq
+			st.Lines++
+			if a.Samples {
+				if !tsDone {
+					ts, tsDone = string(l.Time), true
+				}
+				if st.First == "" && st.Lines == 1 {
+					st.First = ts
+				}
+				st.Last = ts
+			}
+		}
+	}
+	return nil
+}
+
+// Len returns the number of distinct addresses counted.
+func (a *Addresses) Len() int { return len(a.m) }
+
+// Sorted returns the addresses by decreasing count, then by address.
+func (a *Addresses) Sorted() []*AddrStat {
+	out := make([]*AddrStat, 0, len(a.m))
+	for _, st := range a.m {
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(x, y *AddrStat) int {
+		if c := cmp.Compare(y.Count, x.Count); c != 0 {
+			return c
+		}
+		return x.Addr.Compare(y.Addr)
+	})
+	return out
+}

@@ -1,0 +1,56 @@
+package logscan
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+)
+
+func TestAddressesLimit(t *testing.T) {
+	var in strings.Builder
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(&in, "Nov 22 07:14:%02d x 9.9.%d.1 9.9.%d.2\n", i, i, i)
+	}
+	s := &Scanner{Classifier: mimecastip.Default(), Want: MaskOf(mimecastip.Foreign)}
+	a := &Addresses{Want: s.Want, Max: 21, Samples: true}
+	err := s.Scan(strings.NewReader(in.String()), func(l *Line) error { return a.Add("f", l) })
+	require.ErrorIs(t, err, ErrTooManyAddresses)
+	assert.Equal(t, 20, a.Len(), "the line that would overflow is not counted at all")
+
+	c := &Counter{Want: s.Want, Max: 7}
+	require.NoError(t, s.Scan(strings.NewReader(in.String()), func(l *Line) error { c.Add(l); return nil }))
+	assert.True(t, c.Overflow)
+	assert.Equal(t, 7, c.Distinct)
+	assert.Equal(t, 100, c.Total)
+
+	a = &Addresses{Want: s.Want, Samples: true}
+	require.NoError(t, s.Scan(strings.NewReader(in.String()+"Nov 23 01:02:03 x 9.9.0.1\n"), func(l *Line) error { return a.Add("f", l) }))
+	st := a.Sorted()
+	require.Len(t, st, 100)
+	assert.Equal(t, "9.9.0.1", st[0].Addr.String())
+	assert.Equal(t, 2, st[0].Count)
+	assert.Equal(t, "Nov 22 07:14:00", st[0].First)
+	assert.Equal(t, "Nov 23 01:02:03", st[0].Last)
+	assert.Equal(t, 1, st[0].SampleLine)
+}
+
+func TestTimestamp(t *testing.T) {
+	for line, want := range map[string]string{
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: x":                    "Nov 22 07:14:45",
+		"Nov  2 07:14:45 mx postfix/smtpd[1]: x":                    "Nov  2 07:14:45",
+		"2026-11-22T07:14:45.123456+00:00 mx postfix/smtpd[1]: x":   "2026-11-22T07:14:45.123456+00:00",
+		"2026-11-22 07:14:45 1rXyZa-000Abc-12 <= a@b H=x [1.2.3.4]": "2026-11-22 07:14:45",
+		"2026-11-22 07:14:45.123 +0100 1rXyZa-000Abc-12 <= a@b":     "2026-11-22 07:14:45.123 +0100",
+		"2026-11-22T07:14:45.123Z,1.2.3.4,host":                     "2026-11-22T07:14:45.123Z",
+		"Foo 22 07:14:45 x":                                         "",
+		"2026-11-22":                                                "",
+		"":                                                          "",
+	} {
+		assert.Equal(t, want, string(Timestamp([]byte(line))), line)
+	}
+}

@@ -1,0 +1,765 @@
+package logscan
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// Inbound selects, in each line, the address of the client that connected
+// to this MTA from outside (an inbound SMTP session), in the log formats
+// of [Formats]. Other lines, and the other addresses of a selected line
+// (the server's own, a relay=, a HELO literal), hold nothing. Loopback
+// clients (a content filter's return hop, local submission) never count.
+//
+// An Inbound is given to one [Scanner]; its state is the layout of a CSV
+// file that names its columns in a header (Microsoft 365 message trace),
+// read from the first lines of each input.
+type Inbound struct {
+	// Format is the name of the only format read (--log-format); "" or
+	// "auto" detects the format of each line.
+	Format string
+	// Auth also counts authenticated submission sessions: Postfix
+	// lines with sasl_username=, disconnect lines that count a successful
+	// auth= and the lines of the submission, submissions and smtps
+	// services; Exim "<=" lines with A=. (Without Auth, the connect line
+	// of a session authenticated on port 25 still counts: the
+	// authentication is logged after it.)
+	Auth bool
+
+	force int8       // index in formats, or -1
+	csv   *csvLayout // the current file's M365 header, or nil
+}
+
+// Format is a log format read by [Inbound].
+type Format struct {
+	Name    string // the --log-format value
+	Title   string // the MTA and its log
+	Lines   string // which lines count and where the client address is
+	Example string // an inbound line of the format (client 192.0.2.10)
+	detect  func(in *Inbound, line []byte) verdict
+}
+
+// verdict is what a format says of a line.
+type verdict struct {
+	mine   bool // the line is of this format
+	found  bool // it is an inbound session line with a client address
+	m      Match
+	t0, t1 int    // the time stamp, when not the line's start (t1 > 0)
+	err    string // the file cannot be read as this format
+	doubt  string // the client of this line cannot be told for sure
+}
+
+var formats []Format
+
+func init() {
+	formats = []Format{
+		{"postfix", "Postfix (syslog, journal)",
+			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username=, a disconnect with auth=1 or the submission/submissions/smtps services unless --authenticated.",
+			"Nov 22 07:14:45 mx postfix/smtpd[4242]: connect from mail.example.net[192.0.2.10]", detectPostfix},
+		{"exim", "Exim main log (or its syslog copy)",
+			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from. Not => -> ** == deliveries.",
+			"2026-11-22 07:14:45 1vBxyz-000Abc-7Q <= alice@example.net H=mail.example.net (helo.example.net) [192.0.2.10]:52344 P=esmtp S=1834", detectExim},
+		{"sendmail", "Sendmail (syslog)",
+			"from= lines and reject= lines: the [ADDR] of relay=NAME [ADDR]. Not to= lines (our deliveries).",
+			"Nov 22 07:14:45 mx sm-mta[4242]: 5AM7EjXa004242: from=<alice@example.net>, size=1834, class=0, nrcpts=1, msgid=<1@example.net>, proto=ESMTP, daemon=MTA-v4, relay=mail.example.net [192.0.2.10]", detectSendmail},
+		{"exchange-tracking", "Exchange Server message tracking log (CSV)",
+			"RECEIVE events of source SMTP: the client-ip column (2nd, after date-time).",
+			"2026-11-22T07:14:45.123Z,192.0.2.10,mail.example.net,10.0.0.5,EXCH01,08DE2A1B3C4D5E6F;250 2.6.0,EXCH01\\Default Frontend EXCH01,SMTP,RECEIVE,1234,<1@example.net>", detectExchangeTracking},
+		{"exchange-receive", "Exchange Server SMTP receive protocol log (CSV)",
+			"every line whose local-endpoint (5th column) is port 25: the remote-endpoint (6th column) ADDR:PORT.",
+			"2026-11-22T07:14:45.123Z,EXCH01\\Default Frontend EXCH01,08DE2A1B3C4D5E6F,0,10.0.0.5:25,192.0.2.10:52344,+,,", detectExchangeReceive},
+		{"m365-trace", "Microsoft 365 message trace export (CSV with a header)",
+			"every row: the FromIP column (Get-MessageTrace | Export-Csv), or original_client_ip (historical search reports; rows with directionality Originating are skipped). The file is recognised by its header line (the first, or the second after PowerShell's #TYPE line).",
+			"\"2026-11-22T07:14:45.123Z\",\"alice@example.net\",\"bob@example.org\",\"Hello\",\"Delivered\",\"\",\"192.0.2.10\",\"1834\"", detectM365},
+	}
+}
+
+// Formats returns the log formats Inbound reads, in detection order. To
+// add one, add a row and its detection function.
+func Formats() []Format { return formats }
+
+// FormatNames returns the names of [Formats].
+func FormatNames() []string {
+	var out []string
+	for _, f := range formats {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// Validate checks Format; call it before scanning.
+func (in *Inbound) Validate() error {
+	in.force = -1
+	if in.Format == "" || in.Format == "auto" {
+		return nil
+	}
+	for i, f := range formats {
+		if f.Name == in.Format {
+			in.force = int8(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown log format %q (known: auto, %s)", in.Format, strings.Join(FormatNames(), ", "))
+}
+
+type client struct {
+	m      Match
+	format int8
+	t0, t1 int
+	err    string
+	doubt  string
+	mine   bool // the line is of a known format (whether or not it has a client)
+}
+
+// client returns the inbound client of line, if any.
+func (in *Inbound) client(line []byte) (client, bool) {
+	line = TrimEOL(line)
+	if len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+		// a UTF-8 byte-order mark (Windows tools write one): keep the
+		// offsets, blank it out of the way
+		c, ok := in.client(line[3:])
+		if ok {
+			c.m.Start += 3
+			c.m.End += 3
+			if c.t1 > 0 {
+				c.t0 += 3
+				c.t1 += 3
+			}
+		}
+		return c, ok
+	}
+	try := func(i int) (client, bool, bool) {
+		v := formats[i].detect(in, line)
+		if !v.mine {
+			return client{}, false, false
+		}
+		if v.err != "" || v.doubt != "" {
+			return client{format: int8(i), err: v.err, doubt: v.doubt, mine: true}, true, true
+		}
+		if !v.found || v.m.Addr.IsLoopback() || v.m.Addr.Is4In6() && v.m.Addr.Unmap().IsLoopback() {
+			return client{mine: true}, false, true
+		}
+		c := client{m: v.m, format: int8(i), t0: -1, t1: -1, mine: true}
+		if v.t1 > 0 {
+			c.t0, c.t1 = v.t0, v.t1
+		}
+		return c, true, true
+	}
+	if in.force >= 0 {
+		c, ok, _ := try(int(in.force))
+		return c, ok
+	}
+	if in.csv != nil {
+		c, ok, _ := try(len(formats) - 1)
+		return c, ok
+	}
+	for i := range formats {
+		if formats[i].Name == "m365-trace" {
+			continue
+		}
+		if c, ok, mine := try(i); mine {
+			return c, ok
+		}
+	}
+	return client{}, false
+}
+
+// --- helpers
+
+// syslog splits "TIMESTAMP HOST TAG[PID]: MESSAGE" into its program name
+// (TAG without the pid) and the offset of the message.
+func syslog(line []byte) (prog []byte, msg int, ok bool) {
+	ts := Timestamp(line)
+	if ts == nil {
+		return nil, 0, false
+	}
+	i := len(ts)
+	if i >= len(line) || line[i] != ' ' {
+		return nil, 0, false
+	}
+	i++
+	sp := bytes.IndexByte(line[i:], ' ') // after the host
+	if sp <= 0 {
+		return nil, 0, false
+	}
+	i += sp + 1
+	e := bytes.IndexByte(line[i:], ' ')
+	if e < 2 {
+		return nil, 0, false
+	}
+	tag := line[i : i+e]
+	if tag[len(tag)-1] != ':' {
+		return nil, 0, false
+	}
+	tag = tag[:len(tag)-1]
+	if b := bytes.IndexByte(tag, '['); b >= 0 {
+		tag = tag[:b]
+	}
+	return tag, i + e + 1, true
+}
+
+// bracket parses the address in line[i:], which starts with '[' and ends
+// at the next ']'; an "IPv6:" tag is skipped.
+func bracket(line []byte, i int) (Match, bool) {
+	if i >= len(line) || line[i] != '[' {
+		return Match{}, false
+	}
+	e := bytes.IndexByte(line[i+1:], ']')
+	if e < 0 {
+		return Match{}, false
+	}
+	s, end := i+1, i+1+e
+	if end-s > 5 && (line[s] == 'I' || line[s] == 'i') && strings.EqualFold(string(line[s:s+5]), "IPv6:") {
+		s += 5
+	}
+	return addrAt(line, s, end)
+}
+
+// addrAt parses line[s:end] as one address.
+func addrAt(line []byte, s, end int) (Match, bool) {
+	if s >= end {
+		return Match{}, false
+	}
+	if a, e, ok := parse4(line[:end], s); ok && e == end {
+		return Match{a, s, end}, true
+	}
+	if a, ok := parse6(line[s:end]); ok {
+		return Match{a, s, end}, true
+	}
+	return Match{}, false
+}
+
+// endpoint parses "ADDR:PORT" or "[ADDR]:PORT" in line[s:end] and
+// returns the address and the port text.
+func endpoint(line []byte, s, end int) (Match, []byte, bool) {
+	if s < end && line[s] == '[' {
+		m, ok := bracket(line[:end], s)
+		if !ok {
+			return Match{}, nil, false
+		}
+		p := m.End + 1
+		if p < end && line[p] == ':' {
+			return m, line[p+1 : end], true
+		}
+		return m, nil, true
+	}
+	c := bytes.LastIndexByte(line[s:end], ':')
+	if c < 0 {
+		m, ok := addrAt(line, s, end)
+		return m, nil, ok
+	}
+	m, ok := addrAt(line, s, s+c)
+	if !ok { // a bare IPv6 address without port
+		m, ok = addrAt(line, s, end)
+		return m, nil, ok
+	}
+	return m, line[s+c+1 : end], true
+}
+
+func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
+
+func index(b []byte, s string) int { return bytes.Index(b, []byte(s)) }
+
+// --- Postfix
+
+func detectPostfix(in *Inbound, line []byte) verdict {
+	prog, msg, ok := syslog(line)
+	if !ok {
+		return verdict{}
+	}
+	slash := bytes.LastIndexByte(prog, '/')
+	if slash < 0 {
+		return verdict{}
+	}
+	daemon := string(prog[slash+1:])
+	if daemon != "smtpd" && daemon != "postscreen" {
+		if hasPrefix(prog, "postfix") {
+			return verdict{mine: true}
+		}
+		return verdict{}
+	}
+	mine := verdict{mine: true}
+	if !in.Auth {
+		for rest := prog[:slash]; len(rest) > 0; {
+			part := rest
+			if k := bytes.IndexByte(rest, '/'); k >= 0 {
+				part, rest = rest[:k], rest[k+1:]
+			} else {
+				rest = nil
+			}
+			switch string(part) {
+			case "submission", "submissions", "smtps":
+				return mine
+			}
+		}
+	}
+	body := line[msg:]
+	if daemon == "postscreen" {
+		if len(body) == 0 || body[0] < 'A' || body[0] > 'Z' {
+			return mine
+		}
+		b := bytes.IndexByte(body, '[')
+		if b < 0 {
+			return mine
+		}
+		m, ok := bracket(line, msg+b)
+		return verdict{mine: true, found: ok, m: m}
+	}
+	// smtpd: an optional queue ID, then the event
+	off := msg
+	if q := bytes.Index(body, []byte(": ")); q > 0 && q <= 20 && isQueueID(body[:q]) {
+		off += q + 2
+		body = line[off:]
+	}
+	var from int // where NAME[ADDR] starts
+	switch {
+	case hasPrefix(body, "connect from "):
+		from = len("connect from ")
+	case hasPrefix(body, "disconnect from "):
+		if !in.Auth && authenticated(body) {
+			return mine
+		}
+		from = len("disconnect from ")
+	case hasPrefix(body, "client="):
+		if !in.Auth && index(body, "sasl_username=") >= 0 {
+			return mine
+		}
+		from = len("client=")
+	case hasPrefix(body, "NOQUEUE: reject: "), hasPrefix(body, "reject: "),
+		hasPrefix(body, "NOQUEUE: reject_warning: "), hasPrefix(body, "reject_warning: "),
+		hasPrefix(body, "hold: "), hasPrefix(body, "discard: "), hasPrefix(body, "redirect: "),
+		hasPrefix(body, "filter: "), hasPrefix(body, "warn: "), hasPrefix(body, "info: "),
+		hasPrefix(body, "lost connection after "), hasPrefix(body, "timeout after "),
+		hasPrefix(body, "too many errors after "), hasPrefix(body, "improper command pipelining after "),
+		hasPrefix(body, "SSL_accept error from "),
+		index(body, " TLS connection established from ") >= 0 && index(body, " TLS connection established from ") < 16:
+		f := index(body, " from ")
+		if hasPrefix(body, "SSL_accept error from ") {
+			f = len("SSL_accept error")
+		}
+		if f < 0 {
+			return mine
+		}
+		from = f + len(" from ")
+	default:
+		return mine
+	}
+	b := bytes.IndexByte(body[from:], '[')
+	if b < 0 || bytes.IndexByte(body[from:from+b], ' ') >= 0 {
+		return mine
+	}
+	m, ok := bracket(line, off+from+b)
+	return verdict{mine: true, found: ok, m: m}
+}
+
+// authenticated reports whether a Postfix disconnect line counts a
+// successful AUTH command ("auth=1", "auth=1/2"; "auth=0/1" failed).
+func authenticated(body []byte) bool {
+	a := index(body, " auth=")
+	if a < 0 {
+		return false
+	}
+	n := 0
+	for _, c := range body[a+len(" auth="):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// isQueueID reports whether b is a Postfix queue ID (short: hex; long:
+// base 52 and digits) or "NOQUEUE".
+func isQueueID(b []byte) bool {
+	if len(b) < 6 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return string(b) != "NOQUEUE"
+}
+
+// --- Exim
+
+func detectExim(in *Inbound, line []byte) verdict {
+	var body int
+	if isDate(line) && len(line) > 19 && line[10] == ' ' {
+		ts := Timestamp(line)
+		if ts == nil || len(ts) >= len(line) || line[len(ts)] != ' ' {
+			return verdict{}
+		}
+		body = len(ts) + 1
+	} else if prog, msg, ok := syslog(line); ok && (string(prog) == "exim" || string(prog) == "exim4") {
+		body = msg
+	} else {
+		return verdict{}
+	}
+	mine := verdict{mine: true}
+	rest := line[body:]
+	if len(rest) > 0 && rest[0] == '[' { // log_selector +pid
+		if e := bytes.IndexByte(rest, ']'); e > 0 && e+1 < len(rest) && rest[e+1] == ' ' {
+			rest = rest[e+2:]
+			body = len(line) - len(rest)
+		}
+	}
+	if id := bytes.IndexByte(rest, ' '); id > 0 && isEximID(rest[:id]) {
+		flag := rest[id+1:]
+		switch {
+		case hasPrefix(flag, "<= "):
+			// The sender comes before H= and may be a quoted local part
+			// holding " H=" or " A=": such a line is in doubt, so that a
+			// crafted sender can neither stand in for the client nor
+			// pass it off as authenticated.
+			if bytes.Count(flag, []byte(" H=")) > 1 || bytes.Count(flag, []byte(" A=")) > 1 {
+				return verdict{mine: true, doubt: "several H= or A= fields (a crafted sender?): the client cannot be told; read this line yourself"}
+			}
+			v := eximHost(line, body+id+1)
+			if !in.Auth && v.found {
+				// A= (the authenticator) is logged after the client
+				after := line[v.m.End:]
+				if a := index(after, " A="); a >= 0 && (bytes.IndexByte(after[:a], '"') < 0) {
+					return mine
+				}
+			}
+			return v
+		case hasPrefix(flag, "H=") && index(flag, " F=<") >= 0 && index(flag, " rejected ") >= 0 &&
+			index(flag, "remote") < 0:
+			// "H=(helo) [ADDR]:PORT F=<sender> rejected after DATA"; not a
+			// delivery error ("H=mx [ADDR]: SMTP error from remote mail
+			// server ... rejected")
+			return eximHost(line, body+id+1)
+		}
+		return mine // deliveries (=> -> *> ** ==), Completed, ...
+	}
+	for _, p := range eximFrom {
+		if hasPrefix(rest, p) {
+			return eximHostAt(line, body+len(p))
+		}
+	}
+	switch {
+	case hasPrefix(rest, "H="): // rejections, incomplete transactions, ACL warnings of a session
+		return eximHostAt(line, body+len("H="))
+	case index(rest, "rejected") >= 0:
+		if v := eximHost(line, body); v.found {
+			return v
+		}
+		if f := index(rest, " from ["); f >= 0 {
+			m, ok := bracket(line, body+f+len(" from "))
+			return verdict{mine: true, found: ok, m: m}
+		}
+	}
+	return mine
+}
+
+// eximFrom are the starts of Exim session lines that name the client
+// right after them.
+var eximFrom = []string{
+	"SMTP connection from ",
+	"SMTP call from ",
+	"unexpected disconnection while reading SMTP command from ",
+	"SMTP command timeout on connection from ",
+	"SMTP data timeout (message abandoned) on connection from ",
+	"TLS error on connection from ",
+}
+
+// isEximID reports whether b looks like an Exim message ID
+// ("1vBxyz-000Abc-7Q", three base-62 parts).
+func isEximID(b []byte) bool {
+	if len(b) < 14 || len(b) > 24 || bytes.Count(b, []byte{'-'}) != 2 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// eximHost finds "H=" at line[from:] or " H=" after it and returns its
+// client address.
+func eximHost(line []byte, from int) verdict {
+	if hasPrefix(line[from:], "H=") {
+		return eximHostAt(line, from+len("H="))
+	}
+	h := index(line[from:], " H=")
+	if h < 0 {
+		return verdict{mine: true}
+	}
+	return eximHostAt(line, from+h+len(" H="))
+}
+
+// eximHostAt parses "NAME (HELO) [ADDR]", "(HELO) [ADDR]" or "[ADDR]" at
+// line[i:]. The HELO can be an address literal: it is skipped.
+func eximHostAt(line []byte, i int) verdict {
+	mine := verdict{mine: true}
+	if i < len(line) && line[i] != '[' && line[i] != '(' { // the host name
+		sp := bytes.IndexByte(line[i:], ' ')
+		if sp < 0 {
+			return mine
+		}
+		i += sp + 1
+	}
+	if i < len(line) && line[i] == '(' {
+		e := bytes.IndexByte(line[i:], ')')
+		if e < 0 || i+e+2 >= len(line) || line[i+e+1] != ' ' {
+			return mine
+		}
+		i += e + 2
+	}
+	m, ok := bracket(line, i)
+	return verdict{mine: true, found: ok, m: m}
+}
+
+// --- Sendmail
+
+func detectSendmail(in *Inbound, line []byte) verdict {
+	prog, msg, ok := syslog(line)
+	if !ok || string(prog) != "sm-mta" && string(prog) != "sendmail" {
+		return verdict{}
+	}
+	mine := verdict{mine: true}
+	body := line[msg:]
+	if q := bytes.Index(body, []byte(": ")); q > 0 && q <= 20 && isQueueID(body[:q]) {
+		body = body[q+2:]
+	}
+	if !hasPrefix(body, "from=") && index(body, ", reject=") < 0 && !hasPrefix(body, "ruleset=") {
+		return mine
+	}
+	if hasPrefix(body, "to=") {
+		return mine
+	}
+	r := index(body, "relay=")
+	if r < 0 {
+		return mine
+	}
+	if bytes.Count(body, []byte("relay=")) > 1 {
+		// a sender or recipient address can hold "relay=name [addr]" in
+		// quotes: which one Sendmail wrote cannot be told
+		return verdict{mine: true, doubt: "several relay= fields (a crafted address?): the client cannot be told; read this line yourself"}
+	}
+	i := len(line) - len(body) + r + len("relay=")
+	if i < len(line) && line[i] != '[' {
+		sp := bytes.IndexByte(line[i:], ' ')
+		if sp < 0 {
+			return mine
+		}
+		if c := bytes.IndexByte(line[i:i+sp], ','); c >= 0 { // relay=user@localhost, ...
+			return mine
+		}
+		i += sp + 1
+	}
+	m, ok := bracket(line, i)
+	return verdict{mine: true, found: ok, m: m}
+}
+
+// --- Exchange
+
+// csvFields stores the spans of the first len(dst) fields of line in dst
+// (without quotes) and returns how many were found.
+func csvFields(line []byte, dst [][2]int) int {
+	n, i := 0, 0
+	for n < len(dst) && i <= len(line) {
+		if i < len(line) && line[i] == '"' {
+			j := i + 1
+			for j < len(line) {
+				if line[j] == '"' {
+					if j+1 < len(line) && line[j+1] == '"' {
+						j += 2
+						continue
+					}
+					break
+				}
+				j++
+			}
+			if j >= len(line) {
+				return n // unterminated quote
+			}
+			dst[n] = [2]int{i + 1, j}
+			n++
+			i = j + 1
+			if i < len(line) && line[i] != ',' {
+				return n
+			}
+			i++
+			continue
+		}
+		e := bytes.IndexByte(line[i:], ',')
+		if e < 0 {
+			dst[n] = [2]int{i, len(line)}
+			return n + 1
+		}
+		dst[n] = [2]int{i, i + e}
+		n++
+		i += e + 1
+	}
+	return n
+}
+
+var exchangeTrackingFields = []string{"date-time", "client-ip", "client-hostname", "server-ip", "server-hostname", "source-context", "connector-id", "source", "event-id"}
+var exchangeProtocolFields = []string{"date-time", "connector-id", "session-id", "sequence-number", "local-endpoint", "remote-endpoint", "event"}
+
+// exchangeHeader checks a "#Fields:" line against the layout the
+// detection relies on.
+func exchangeHeader(line []byte, want []string, other []string) verdict {
+	mine := verdict{mine: true}
+	if !hasPrefix(line, "#Fields: ") {
+		return mine
+	}
+	got := strings.Split(string(line[len("#Fields: "):]), ",")
+	prefix := func(w []string) bool {
+		if len(got) < len(w) {
+			return false
+		}
+		for i := range w {
+			if !strings.EqualFold(strings.TrimSpace(got[i]), w[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	if prefix(want) || prefix(other) {
+		return mine
+	}
+	return verdict{mine: true, err: "unsupported #Fields layout: the columns must start with " + strings.Join(want, ",") + " (message tracking) or " + strings.Join(other, ",") + " (protocol log)"}
+}
+
+func isExchangeLine(line []byte) bool {
+	if !isDate(line) || len(line) < 20 || line[10] != 'T' {
+		return false
+	}
+	ts := Timestamp(line)
+	return len(ts) < len(line) && line[len(ts)] == ','
+}
+
+func detectExchangeTracking(in *Inbound, line []byte) verdict {
+	if len(line) > 0 && line[0] == '#' {
+		return exchangeHeader(line, exchangeTrackingFields, exchangeProtocolFields)
+	}
+	if !isExchangeLine(line) {
+		return verdict{}
+	}
+	var f [9][2]int
+	n := csvFields(line, f[:])
+	if n < 9 {
+		if n >= 7 {
+			return verdict{} // perhaps a protocol log line
+		}
+		return verdict{mine: true}
+	}
+	ev, src := line[f[8][0]:f[8][1]], line[f[7][0]:f[7][1]]
+	if n7 := f[6][1] - f[6][0]; n7 == 1 && isProtoEvent(line[f[6][0]]) {
+		return verdict{} // a protocol log line
+	}
+	if string(ev) != "RECEIVE" || string(src) != "SMTP" {
+		return verdict{mine: true}
+	}
+	m, ok := addrAt(line, f[1][0], f[1][1])
+	return verdict{mine: true, found: ok, m: m}
+}
+
+func isProtoEvent(c byte) bool { return c == '+' || c == '-' || c == '*' || c == '<' || c == '>' }
+
+func detectExchangeReceive(in *Inbound, line []byte) verdict {
+	if len(line) > 0 && line[0] == '#' {
+		return exchangeHeader(line, exchangeProtocolFields, exchangeTrackingFields)
+	}
+	if !isExchangeLine(line) {
+		return verdict{}
+	}
+	var f [7][2]int
+	if csvFields(line, f[:]) < 7 || f[6][1]-f[6][0] != 1 || !isProtoEvent(line[f[6][0]]) {
+		return verdict{}
+	}
+	_, lport, ok := endpoint(line, f[4][0], f[4][1])
+	if !ok || string(lport) != "25" {
+		return verdict{mine: true}
+	}
+	m, _, ok := endpoint(line, f[5][0], f[5][1])
+	return verdict{mine: true, found: ok, m: m}
+}
+
+// --- Microsoft 365 message trace
+
+type csvLayout struct {
+	ip, time, dir int // column indexes; -1 when absent
+	cols          int
+	headerLine    int
+}
+
+// header reads the first lines of an input (data, starting at line 1)
+// for a Microsoft 365 message trace header.
+func (in *Inbound) header(data []byte) {
+	in.csv = nil
+	if in.force >= 0 && formats[in.force].Name != "m365-trace" {
+		return
+	}
+	for n := 1; n <= 2 && len(data) > 0; n++ {
+		e := bytes.IndexByte(data, '\n')
+		line := data
+		if e >= 0 {
+			line = data[:e]
+		}
+		line = TrimEOL(line)
+		if n == 1 {
+			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF"))
+		}
+		if n == 1 && hasPrefix(line, "#TYPE ") {
+			data = data[e+1:]
+			continue
+		}
+		if len(line) > 8192 {
+			return
+		}
+		var f [64][2]int
+		k := csvFields(line, f[:])
+		l := &csvLayout{ip: -1, time: -1, dir: -1, cols: k, headerLine: n}
+		for i := 0; i < k; i++ {
+			name := strings.ToLower(strings.TrimSpace(string(line[f[i][0]:f[i][1]])))
+			switch name {
+			case "fromip", "original_client_ip":
+				l.ip = i
+			case "received", "origin_timestamp_utc", "date_time_utc":
+				l.time = i
+			case "directionality":
+				l.dir = i
+			}
+		}
+		if l.ip >= 0 {
+			in.csv = l
+		}
+		return
+	}
+}
+
+func detectM365(in *Inbound, line []byte) verdict {
+	l := in.csv
+	if l == nil {
+		return verdict{}
+	}
+	var f [64][2]int
+	k := csvFields(line, f[:])
+	if k <= l.ip {
+		return verdict{mine: true}
+	}
+	if l.dir >= 0 && l.dir < k && strings.EqualFold(string(line[f[l.dir][0]:f[l.dir][1]]), "Originating") {
+		return verdict{mine: true}
+	}
+	m, ok := addrAt(line, f[l.ip][0], f[l.ip][1])
+	if !ok {
+		return verdict{mine: true}
+	}
+	v := verdict{mine: true, found: true, m: m}
+	if l.time >= 0 && l.time < k {
+		v.t0, v.t1 = f[l.time][0], f[l.time][1]
+	}
+	return v
+}

@@ -1,0 +1,271 @@
+package trace
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Hop is one parsed Received header field (RFC 5321 section 4.4): a
+// server's record of the connection it received the message on.
+type Hop struct {
+	Index int    // position among the message's Received fields, 0 for the topmost
+	Line  int    // line of the field in the input; 0 when not read from one
+	Raw   string // the unfolded field value
+	// From is the name the client gave (the HELO name, or an address
+	// literal), as written after "from"; "" when there is no from clause.
+	From string
+	// RDNS is the host name the receiving server recorded next to the
+	// address (Postfix's "(name [address])"), "" when none or "unknown".
+	RDNS string
+	// Addr is the address of the connecting client as the receiving
+	// server recorded it (IPv4-mapped addresses unmapped, zones dropped);
+	// the zero Addr when the from clause holds no unambiguous address.
+	Addr netip.Addr
+	// AddrProblem says in words why Addr is zero.
+	AddrProblem string
+	By          string // the receiving host after "by", lower case, no trailing dot
+	With        string // the first word after "with" (ESMTP, ESMTPS, ...)
+	ID          string // the queue id after "id"
+}
+
+// rtoken is a token of a Received value: a word at the top level, or the
+// text of a comment (parenthesized, nesting allowed).
+type rtoken struct {
+	text    string
+	comment bool
+}
+
+// tokenize splits a Received value up to its top-level ";" (the date
+// follows it) into words and comments. Square-bracket literals are one
+// word even when they hold spaces. The work is linear in the length of v.
+func tokenize(v string) []rtoken {
+	var out []rtoken
+	i := 0
+	for i < len(v) {
+		c := v[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			i++
+		case c == ';':
+			return out
+		case c == '(':
+			depth, j := 0, i
+			var b strings.Builder
+			for ; j < len(v); j++ {
+				d := v[j]
+				if d == '\\' && j+1 < len(v) {
+					j++
+					b.WriteByte(v[j])
+					continue
+				}
+				if d == '(' {
+					depth++
+					if depth == 1 {
+						continue
+					}
+				} else if d == ')' {
+					depth--
+					if depth == 0 {
+						break
+					}
+				}
+				b.WriteByte(d)
+			}
+			out = append(out, rtoken{text: b.String(), comment: true})
+			i = j + 1
+		default:
+			j := i
+			inLit := false
+			for ; j < len(v); j++ {
+				d := v[j]
+				if d == '[' {
+					inLit = true
+				} else if d == ']' {
+					inLit = false
+				} else if !inLit && (d == ' ' || d == '\t' || d == '\r' || d == '\n' || d == '(' || d == ';') {
+					break
+				}
+			}
+			out = append(out, rtoken{text: v[i:j]})
+			i = j
+		}
+	}
+	return out
+}
+
+// clause keywords of a Received value.
+var clauseWords = map[string]bool{"from": true, "by": true, "via": true, "with": true, "id": true, "for": true}
+
+// ParseReceived parses the value of a Received field. It never fails: the
+// parts it cannot find stay empty, and Hop.AddrProblem says why there is
+// no address. A clause keyword that appears twice where once is the rule
+// ("from", "by", "id") makes the address ambiguous: a client-chosen HELO
+// name may be trying to imitate a clause.
+func ParseReceived(v string) Hop {
+	h := Hop{Raw: v}
+	toks := tokenize(v)
+	type clause struct {
+		words    []string
+		comments []string
+	}
+	clauses := map[string]*clause{}
+	seen := map[string]int{}
+	var cur *clause
+	for _, t := range toks {
+		if !t.comment {
+			if k := strings.ToLower(t.text); clauseWords[k] {
+				seen[k]++
+				if seen[k] == 1 {
+					cur = &clause{}
+					clauses[k] = cur
+				} else {
+					cur = &clause{} // a second "with" etc.: ignored
+				}
+				continue
+			}
+		}
+		if cur == nil {
+			continue
+		}
+		if t.comment {
+			cur.comments = append(cur.comments, t.text)
+		} else {
+			cur.words = append(cur.words, t.text)
+		}
+	}
+	if c := clauses["by"]; c != nil && len(c.words) > 0 {
+		h.By = strings.TrimSuffix(strings.ToLower(c.words[0]), ".")
+	}
+	if c := clauses["with"]; c != nil && len(c.words) > 0 {
+		h.With = c.words[0]
+	}
+	if c := clauses["id"]; c != nil && len(c.words) > 0 {
+		h.ID = strings.TrimRight(c.words[0], ",")
+	}
+	from := clauses["from"]
+	switch {
+	case from == nil:
+		h.AddrProblem = "no from clause"
+		return h
+	case seen["from"] > 1 || seen["by"] > 1 || seen["id"] > 1:
+		h.AddrProblem = "a clause keyword (from, by or id) appears twice: ambiguous"
+		if len(from.words) > 0 {
+			h.From = from.words[0]
+		}
+		return h
+	}
+	if len(from.words) > 0 {
+		h.From = from.words[0]
+	}
+	h.Addr, h.RDNS, h.AddrProblem = fromAddr(from.words, from.comments)
+	return h
+}
+
+// fromAddr finds the client address in a from clause. Preference:
+//  1. address literals in the comments ("(name [192.0.2.1])", Exim's
+//     "([192.0.2.1]:4321 helo=name)"), which the receiving server wrote;
+//  2. the from name itself when it is a literal (Exim without a reverse
+//     name: "from [192.0.2.1] (helo=name)");
+//  3. bare addresses in the comments (Exchange's "(2001:db8::1)", qmail's
+//     "(HELO name) (192.0.2.1)").
+//
+// Words that follow "helo=" or "HELO" are the client's claim and never
+// count. Two different addresses at the same level are ambiguous.
+func fromAddr(words, comments []string) (netip.Addr, string, string) {
+	var lits, bare []netip.Addr
+	rdns := ""
+	for _, c := range comments {
+		fs := strings.Fields(c)
+		for i := 0; i < len(fs); i++ {
+			w := strings.TrimRight(fs[i], ",;")
+			lw := strings.ToLower(w)
+			if lw == "helo" || lw == "helo=" || lw == "ehlo" {
+				i++ // the next word is the claimed name
+				continue
+			}
+			if strings.HasPrefix(lw, "helo=") || strings.HasPrefix(lw, "ehlo=") {
+				continue
+			}
+			if strings.HasPrefix(w, "[") {
+				if a, ok := parseLiteral(w); ok {
+					lits = appendUnique(lits, a)
+					if i > 0 && rdns == "" {
+						if n := strings.ToLower(strings.TrimSuffix(fs[i-1], ".")); n != "unknown" && !strings.HasPrefix(n, "[") {
+							rdns = n
+						}
+					}
+				}
+				continue
+			}
+			if a, ok := parseBare(w); ok {
+				bare = appendUnique(bare, a)
+			}
+		}
+	}
+	switch {
+	case len(lits) == 1:
+		return lits[0], rdns, ""
+	case len(lits) > 1:
+		return netip.Addr{}, "", "the from clause records more than one address: ambiguous"
+	}
+	if len(words) > 0 && strings.HasPrefix(words[0], "[") {
+		if a, ok := parseLiteral(words[0]); ok {
+			return a, "", ""
+		}
+	}
+	switch {
+	case len(bare) == 1:
+		return bare[0], "", ""
+	case len(bare) > 1:
+		return netip.Addr{}, "", "the from clause records more than one address: ambiguous"
+	}
+	return netip.Addr{}, "", "the from clause records no address"
+}
+
+func appendUnique(s []netip.Addr, a netip.Addr) []netip.Addr {
+	for _, x := range s {
+		if x == a {
+			return s
+		}
+	}
+	return append(s, a)
+}
+
+// parseLiteral parses an address literal: "[192.0.2.1]", "[IPv6:2001:db8::1]",
+// "[2001:db8::1]", optionally followed by ":port" (Exim) or "." etc.
+func parseLiteral(w string) (netip.Addr, bool) {
+	end := strings.IndexByte(w, ']')
+	if end < 0 || w[0] != '[' {
+		return netip.Addr{}, false
+	}
+	rest := w[end+1:]
+	if rest != "" && !(rest[0] == ':' && isDigits(rest[1:])) && rest != "." {
+		return netip.Addr{}, false
+	}
+	return parseBare(w[1:end])
+}
+
+// parseBare parses an address with an optional "IPv6:" tag; IPv4-mapped
+// addresses are unmapped and zones dropped.
+func parseBare(s string) (netip.Addr, bool) {
+	if len(s) > 5 && strings.EqualFold(s[:5], "IPv6:") {
+		s = s[5:]
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
