@@ -65,7 +65,7 @@ func cmdExport(env *Env, args []string) int {
 	fs := newFlags(env, "export", "--format FORMAT [--region R,...] [flags]", exportDescription())
 	format := fs.String("format", "", "output format (see above); required")
 	classFlag := fs.String("class", "mimecast,non-spf", "comma-separated classes to export: mimecast, non-spf")
-	reject := fs.String("reject", "", "postfix, postscreen: end with catch-all 0.0.0.0/0 and ::/0 lines with this access(5) `action`, as policy --reject takes it: REJECT [text], DEFER [text], DEFER_IF_PERMIT [text] or 4NN/5NN text, e.g. \"554 5.7.1 Not a Mimecast relay\" (postscreen writes reject; postscreen_denylist_action decides)")
+	reject := fs.String("reject", "", "postfix, postscreen: end with catch-all 0.0.0.0/0 and ::/0 lines with this access(5) `action`, as policy --reject takes it (without its {placeholders}): REJECT [text], DEFER [text], DEFER_IF_PERMIT [text], 4NN/5NN text, HOLD or DISCARD, e.g. \"554 5.7.1 Not a Mimecast relay\" (postscreen writes reject; postscreen_denylist_action decides)")
 	name := fs.String("name", "mimecast", "nftables table, ipset set and iptables chain base name")
 	port := fs.Int("port", 25, "nftables, iptables: TCP port of the ready rules")
 	spfAll := fs.String("spf-all", "~all", "spf: the final all term: ~all, -all or ?all")
@@ -122,7 +122,7 @@ func cmdExport(env *Env, args []string) int {
 		return ExitUsage
 	}
 	if *reject != "" {
-		if err := policy.ValidateAction(*reject); err != nil {
+		if err := policy.ValidateRefusal(*reject); err != nil {
 			errorf(env, "export", "--reject: %v", err)
 			return ExitUsage
 		}

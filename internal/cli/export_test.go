@@ -106,9 +106,10 @@ func TestExportOptionErrors(t *testing.T) {
 		{[]string{"--format", "spf", "--spf-all", "bogus"}, "--spf-all"},
 		{[]string{"--format", "spf", "--spf-all", ""}, "--spf-all"},
 		{[]string{"--format", "postfix", "--reject", "Not a Mimecast relay"}, "--reject"},
-		{[]string{"--format", "postfix", "--reject", "OK"}, "does not refuse"},
-		{[]string{"--format", "postfix", "--reject", "DUNNO"}, "does not refuse"},
-		{[]string{"--format", "postfix", "--reject", "DISCARD gone"}, "does not refuse"},
+		{[]string{"--format", "postfix", "--reject", "OK"}, "does not keep the mail out"},
+		{[]string{"--format", "postfix", "--reject", "DUNNO"}, "does not keep the mail out"},
+		{[]string{"--format", "postfix", "--reject", "PREPEND X-Test: 1"}, "does not keep the mail out"},
+		{[]string{"--format", "postfix", "--reject", "permit_mynetworks"}, "does not keep the mail out"},
 		{[]string{"--format", "postfix", "--reject", "554"}, "needs a text"},
 		{[]string{"--format", "postfix", "--reject", "REJECT {address} no"}, "placeholder"},
 		{[]string{"--format", "postfix", "--reject", "REJECT a\nb"}, "control character"},
@@ -130,7 +131,7 @@ func TestExportOptionErrors(t *testing.T) {
 		assert.Equal(t, ExitOK, r.code, a)
 		assert.Contains(t, r.stdout, a+"\"", a)
 	}
-	for _, a := range []string{"554 5.7.1 Not a Mimecast relay", "REJECT Not a Mimecast relay", "reject", "DEFER_IF_PERMIT 4.7.1 try later", "450 4.7.1 later"} {
+	for _, a := range []string{"554 5.7.1 Not a Mimecast relay", "REJECT Not a Mimecast relay", "reject", "DEFER_IF_PERMIT 4.7.1 try later", "450 4.7.1 later", "HOLD", "DISCARD"} {
 		r := cliRun("", "export", "--region", "us", "--format", "postfix", "--reject", a)
 		assert.Equal(t, ExitOK, r.code, "%s: %s", a, r.stderr)
 		assert.Contains(t, r.stdout, "0.0.0.0/0                "+a+"\n", a)

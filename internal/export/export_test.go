@@ -271,11 +271,11 @@ func TestCSV(t *testing.T) {
 // TestValidateReject: --reject is a full access(5) action that refuses
 // the client (as policy --reject takes it), written as given.
 func TestValidateReject(t *testing.T) {
-	for _, a := range []string{"554 5.7.1 Not Mimecast", "REJECT Not a Mimecast relay", "reject", "REJECT", "DEFER later", "defer_if_permit 4.7.1 x", "450 4.7.1 later"} {
+	for _, a := range []string{"554 5.7.1 Not Mimecast", "REJECT Not a Mimecast relay", "reject", "REJECT", "DEFER later", "defer_if_permit 4.7.1 x", "450 4.7.1 later", "HOLD", "DISCARD dropped"} {
 		assert.NoError(t, ValidateReject(a), a)
 		assert.Equal(t, a, rejectAction(a))
 	}
-	for _, a := range []string{"", "  ", "Not a Mimecast relay", "OK", "DUNNO", "permit", "PREPEND X-A: b", "DISCARD", "HOLD", "554", "250 ok", "REJECT {address}", "REJECT a\tb", "5.7.1 Not a Mimecast relay"} {
+	for _, a := range []string{"", "  ", "Not a Mimecast relay", "OK", "DUNNO", "permit", "PREPEND X-A: b", "554", "250 ok", "DEFER_IF_REJECT x", "REJECT {address}", "REJECT a\tb", "5.7.1 Not a Mimecast relay"} {
 		assert.Error(t, ValidateReject(a), a)
 		if a == "" {
 			continue // no --reject: no catch-all lines

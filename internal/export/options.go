@@ -12,12 +12,13 @@ var SPFAllTerms = []string{"~all", "-all", "?all"}
 
 // ValidateReject checks a --reject action for the postfix and postscreen
 // catch-all lines: one line of printable text starting with an access(5)
-// action that refuses the client: REJECT [text], DEFER [text],
-// DEFER_IF_PERMIT [text], 4NN text or 5NN text (the code of a 5NN/4NN
-// action with text, as in "554 5.7.1 Not a Mimecast relay"). An action
-// that lets the client through (OK, DUNNO, PERMIT, PREPEND, ...) or loses
-// its mail silently (DISCARD) would turn the allowlist into an open door
-// or a black hole, and is refused.
+// action that keeps the client's mail out, the set policy --reject takes
+// (policy.ValidateRefusal): REJECT [text], DEFER [text], DEFER_IF_PERMIT
+// [text], 4NN text or 5NN text ("554 5.7.1 Not a Mimecast relay"), HOLD,
+// DISCARD, or the restrictions reject, defer and defer_if_permit. An
+// action that lets the client through (OK, DUNNO, PERMIT, PREPEND, ...)
+// would turn the allowlist into an open door and is refused; so is a
+// {placeholder}, which only the policy service fills in.
 func ValidateReject(a string) error {
 	t := strings.TrimSpace(a)
 	if t == "" {
@@ -33,7 +34,7 @@ func ValidateReject(a string) error {
 	}
 	word, rest, _ := strings.Cut(t, " ")
 	switch strings.ToUpper(word) {
-	case "REJECT", "DEFER", "DEFER_IF_PERMIT":
+	case "REJECT", "DEFER", "DEFER_IF_PERMIT", "HOLD", "DISCARD":
 		return nil
 	}
 	if len(word) == 3 && (word[0] == '4' || word[0] == '5') && isDigit(word[1]) && isDigit(word[2]) {
@@ -42,7 +43,7 @@ func ValidateReject(a string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("action %q does not refuse the client: want REJECT [text], DEFER [text], DEFER_IF_PERMIT [text] or 4NN/5NN text, such as \"554 5.7.1 Not a Mimecast relay\"", a)
+	return fmt.Errorf("action %q does not keep the mail out: want REJECT [text], DEFER [text], DEFER_IF_PERMIT [text], 4NN/5NN text, HOLD or DISCARD, such as \"554 5.7.1 Not a Mimecast relay\"", a)
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
