@@ -46,7 +46,7 @@ func TestNoAllocs(t *testing.T) {
 // TestMatchesReference checks the package-level Lookup against the plain
 // linear scan of internal/reference on random addresses.
 func TestMatchesReference(t *testing.T) {
-	rs := regions.All()
+	rs := regions.Ranges()
 	n := 50_000
 	if testing.Short() {
 		n = 5_000

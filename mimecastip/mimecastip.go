@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/seed-b311f21d/go-mimecastip/matcher"
+	"github.com/seed-b311f21d/go-mimecastip/internal/lpm"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
@@ -163,14 +163,14 @@ func (r Result) String() string {
 // concurrent use; lookups allocate nothing. The zero Classifier (and a nil
 // *Classifier) classifies every address as Foreign.
 type Classifier struct {
-	m *matcher.Matcher
+	m *lpm.Matcher
 	// results is indexed by m.Slot: results[0] is the zero Result (no
 	// range) and results[1+i] the Result of m.Range(i), so a lookup has no
 	// branch on its answer.
 	results []Result
 	// t8 is m's compact IPv4 table, or nil: the lookups that are not
 	// inlined into the caller walk it inline rather than call m.Slot.
-	t8 *matcher.Table8
+	t8 *lpm.Table8
 	// has6 is whether any range is IPv6: without one, an IPv6 address
 	// is Foreign without a lookup.
 	has6 bool
@@ -180,7 +180,7 @@ type Classifier struct {
 // [regions.ParseFile] or a subset chosen with [regions.Filter]. Retired rows
 // are skipped. It returns the errors of [matcher.New].
 func New(rs []regions.Range) (*Classifier, error) {
-	m, err := matcher.New(rs)
+	m, err := lpm.New(rs)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func NewForRegions(set regions.Set) (*Classifier, error) {
 	if set.IsEmpty() {
 		return nil, fmt.Errorf("mimecastip: NewForRegions: empty region set")
 	}
-	return New(regions.Filter(regions.All(), set))
+	return New(regions.Filter(regions.Ranges(), set))
 }
 
 // Len returns the number of active ranges c classifies against.
@@ -370,7 +370,7 @@ var (
 )
 
 func buildStd() {
-	c, err := New(regions.All())
+	c, err := New(regions.Ranges())
 	if err != nil {
 		// The embedded dataset is validated by the tests of this module.
 		panic("mimecastip: embedded dataset: " + err.Error())

@@ -96,7 +96,7 @@ func TestReloadLoadFile(t *testing.T) {
 	c, err = mimecastip.LoadFile(emb, 0)
 	require.NoError(t, err)
 	assert.Equal(t, mimecastip.Default().Len(), c.Len())
-	for _, r := range regions.All() {
+	for _, r := range regions.Ranges() {
 		a := r.Prefix.Addr()
 		assert.Equal(t, mimecastip.Default().Lookup(a), c.Lookup(a), a)
 	}

@@ -273,17 +273,17 @@ func isRestrictionName(s string) bool {
 // and, when scope is not every region, a wide one over every region that
 // names the region of a gateway outside the scope.
 func Loader(path string, scope regions.Set) func() (scoped, wide *mimecastip.Classifier, err error) {
-	all := scope.IsEmpty() || scope == regions.AllRegions()
+	all := scope.IsEmpty() || scope == regions.AllSet()
 	return func() (*mimecastip.Classifier, *mimecastip.Classifier, error) {
 		var scoped, wide *mimecastip.Classifier
 		var err error
 		if path == "" {
 			if all {
-				scoped, err = mimecastip.New(regions.All())
+				scoped, err = mimecastip.New(regions.Ranges())
 			} else {
 				scoped, err = mimecastip.NewForRegions(scope)
 				if err == nil {
-					wide, err = mimecastip.New(regions.All())
+					wide, err = mimecastip.New(regions.Ranges())
 				}
 			}
 		} else {

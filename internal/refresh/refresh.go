@@ -164,7 +164,7 @@ func rowOf(r regions.Range) *Row {
 // IncludeRegion returns the region whose SPF include is name, or 0.
 func IncludeRegion(name string) regions.Region {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	for _, r := range regions.Known() {
+	for _, r := range regions.List() {
 		if in, _ := regions.InfoOf(r); in.SPFInclude != "" && strings.EqualFold(in.SPFInclude, name) {
 			return r
 		}
