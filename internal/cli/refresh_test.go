@@ -123,7 +123,7 @@ func TestRefreshDrift(t *testing.T) {
 			Removed []struct {
 				Prefix string `json:"prefix"`
 				Row    struct {
-					Regions  string   `json:"regions"`
+					Regions  []string `json:"regions"`
 					LastSeen string   `json:"last_seen"`
 					Sources  []string `json:"sources"`
 				} `json:"row"`
@@ -147,6 +147,7 @@ func TestRefreshDrift(t *testing.T) {
 	require.Len(t, usb.Removed, 1)
 	assert.Equal(t, "170.10.151.0/24", usb.Removed[0].Prefix)
 	assert.Equal(t, []string{"spf-b"}, usb.Removed[0].Row.Sources)
+	assert.Equal(t, []string{"usb"}, usb.Removed[0].Row.Regions, "regions are an array of tokens")
 	us := got.Regions[0]
 	assert.Equal(t, "ok", us.Status)
 	require.Len(t, us.Kept, 1)
@@ -222,7 +223,9 @@ func TestRefreshWrite(t *testing.T) {
 	assert.Equal(t, oldByP[ns.Prefix], withLine(ns, oldByP[ns.Prefix].Line))
 
 	// The file classifies.
-	c, err := mimecastip.LoadFile(file, 0)
+	d, err = regions.ParseFile(file)
+	require.NoError(t, err)
+	c, err := mimecastip.Load(d, 0)
 	require.NoError(t, err)
 	assert.Equal(t, mimecastip.Mimecast, c.Lookup(netip.MustParseAddr("170.10.158.9")).Class)
 	assert.Equal(t, regions.SetOf(regions.USB), c.Lookup(netip.MustParseAddr("170.10.158.9")).Regions)

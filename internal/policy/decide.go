@@ -281,18 +281,18 @@ func Loader(path string, scope regions.Set) func() (scoped, wide *mimecastip.Cla
 			if all {
 				scoped, err = mimecastip.New(regions.Ranges())
 			} else {
-				scoped, err = mimecastip.NewForRegions(scope)
+				scoped, err = mimecastip.Load(regions.Embedded(), scope)
 				if err == nil {
 					wide, err = mimecastip.New(regions.Ranges())
 				}
 			}
 		} else {
 			if all {
-				scoped, err = mimecastip.LoadFile(path, 0)
+				scoped, err = loadFile(path, 0)
 			} else {
-				scoped, err = mimecastip.LoadFile(path, scope)
+				scoped, err = loadFile(path, scope)
 				if err == nil {
-					wide, err = mimecastip.LoadFile(path, 0)
+					wide, err = loadFile(path, 0)
 				}
 			}
 		}

@@ -69,7 +69,7 @@ var ErrServerClosed = errors.New("policy: server closed")
 type Config struct {
 	// Classifier decides: a Mimecast or NonSPF result passes, a Foreign
 	// one is rejected. Scope it to the account's regions
-	// (mimecastip.NewForRegions) so a gateway of another region is Foreign.
+	// (mimecastip.Load with the scope) so a gateway of another region is Foreign.
 	Classifier *mimecastip.Reloadable
 	// Wide, optional, classifies against every region. It only names, in
 	// logs and tags, the region of a Mimecast gateway outside the scope.
