@@ -24,7 +24,7 @@ import (
 
 // MaxRanges is the most active rows a Matcher can hold; [New] returns an
 // error for more.
-const MaxRanges = lpm.MaxRanges
+const MaxRanges = 1<<16 - 1
 
 // Matcher finds the most specific active range containing an address.
 //

@@ -36,6 +36,7 @@ func ParseAddr(s string) (netip.Addr, error) {
 
 type addrError struct{ in string }
 
+// Error implements the error interface.
 func (e *addrError) Error() string {
 	return fmt.Sprintf("mimecastip: %q is not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)", e.in)
 }
