@@ -199,9 +199,6 @@ func (r Result) String() string {
 // built and is safe for concurrent use; lookups allocate nothing. The zero
 // Classifier (and a nil *Classifier) classifies every address as Foreign.
 type Classifier struct {
-	version string      // the dataset's Version; "" for New
-	scope   regions.Set // the regions it was restricted to; every region when not restricted
-
 	m *lpm.Matcher
 	// results is indexed by m.Slot: results[0] is the zero Result (no
 	// range) and results[1+i] the Result of m.Range(i), so a lookup has no
@@ -213,6 +210,10 @@ type Classifier struct {
 	// has6 is whether any range is IPv6: without one, an IPv6 address
 	// is Foreign without a lookup.
 	has6 bool
+
+	// Read by no lookup, so after the fields the lookups load.
+	version string      // the dataset's Version; "" for New
+	scope   regions.Set // the regions it was restricted to; every region when not restricted
 }
 
 // New builds a Classifier from any ranges rs, such as a subset chosen with
