@@ -105,12 +105,10 @@ func TestLookup(t *testing.T) {
 	for _, tc := range tests {
 		a := netip.MustParseAddr(tc.addr)
 		r, ok := m.Lookup(a)
-		i, iok := m.Index(a)
 		c := m.Contains(a)
 		if tc.want == "" {
 			assert.False(t, ok, "Lookup(%v) = %v, want no match", a, r.Prefix)
 			assert.Zero(t, r, "Lookup(%v) range", a)
-			assert.False(t, iok, "Index(%v)", a)
 			assert.False(t, c, "Contains(%v)", a)
 			continue
 		}
@@ -118,18 +116,13 @@ func TestLookup(t *testing.T) {
 		assert.True(t, ok, "Lookup(%v) found nothing, want %v", a, want)
 		assert.Equal(t, want, r.Prefix, "Lookup(%v)", a)
 		assert.True(t, c, "Contains(%v)", a)
-		if assert.True(t, iok, "Index(%v)", a) {
-			assert.Equal(t, want, m.Range(i).Prefix, "Range(Index(%v))", a)
-			assert.Equal(t, want, m.Ranges()[i].Prefix, "Ranges()[Index(%v)]", a)
-		}
+		assert.Contains(t, m.Ranges(), r, "Ranges() holds Lookup(%v)", a)
 	}
 
 	// The zero Addr matches nothing.
 	_, ok := m.Lookup(netip.Addr{})
 	assert.False(t, ok, "Lookup(zero Addr)")
 	assert.False(t, m.Contains(netip.Addr{}), "Contains(zero Addr)")
-	_, ok = m.Index(netip.Addr{})
-	assert.False(t, ok, "Index(zero Addr)")
 
 	// The matched range carries its regions and service.
 	r, _ := m.Lookup(netip.MustParseAddr("192.0.2.77"))
@@ -223,8 +216,6 @@ func TestEmpty(t *testing.T) {
 			r, ok := m.Lookup(a)
 			assert.False(t, ok, "%s: Lookup(%v)", name, a)
 			assert.Zero(t, r, "%s: Lookup(%v)", name, a)
-			_, ok = m.Index(a)
-			assert.False(t, ok, "%s: Index(%v)", name, a)
 			assert.False(t, m.Contains(a), "%s: Contains(%v)", name, a)
 		}
 	}
@@ -243,10 +234,9 @@ func TestNewCopies(t *testing.T) {
 	out := m.Ranges()
 	out[0].Sources[0] = "changed"
 	out[0].Prefix = netip.Prefix{}
-	assert.Equal(t, []string{"test"}, m.Range(0).Sources, "Ranges returned shared storage")
-	assert.Equal(t, netip.MustParsePrefix("192.0.2.0/24"), m.Range(0).Prefix)
-
-	assert.Panics(t, func() { m.Range(1) }, "Range out of range")
+	again := m.Ranges()
+	assert.Equal(t, []string{"test"}, again[0].Sources, "Ranges returned shared storage")
+	assert.Equal(t, netip.MustParsePrefix("192.0.2.0/24"), again[0].Prefix)
 }
 
 func TestRangesOrder(t *testing.T) {

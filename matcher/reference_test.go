@@ -98,12 +98,11 @@ func checkAgainstReference(t *testing.T, m *matcher.Matcher, rs []regions.Range,
 	for _, a := range addrs {
 		want, wok := reference.Lookup(rs, a)
 		got, gok := m.Lookup(a)
-		i, iok := m.Index(a)
 		c := m.Contains(a)
-		if gok != wok || got.Prefix != want.Prefix || iok != wok || c != wok || iok && m.Range(i).Prefix != want.Prefix {
+		if gok != wok || got.Prefix != want.Prefix || c != wok {
 			bad++
-			assert.Failf(t, "mismatch with reference", "addr %v: Lookup = %v %v, Index = %d %v, Contains = %v; reference = %v %v",
-				a, got.Prefix, gok, i, iok, c, want.Prefix, wok)
+			assert.Failf(t, "mismatch with reference", "addr %v: Lookup = %v %v, Contains = %v; reference = %v %v",
+				a, got.Prefix, gok, c, want.Prefix, wok)
 			if bad >= 10 {
 				t.Fatal("too many mismatches")
 			}
@@ -116,7 +115,7 @@ func checkAgainstReference(t *testing.T, m *matcher.Matcher, rs []regions.Range,
 }
 
 func TestMatchesReference(t *testing.T) {
-	rs := regions.All()
+	rs := regions.Ranges()
 	m, err := matcher.New(rs)
 	require.NoError(t, err)
 
@@ -165,7 +164,7 @@ func randomRanges(rng *rand.Rand, n int) []regions.Range {
 			a := [4]byte{byte(1 + rng.IntN(3)), byte(rng.IntN(4)), byte(rng.IntN(8)), byte(rng.Uint32())}
 			p = netip.PrefixFrom(netip.AddrFrom4(a), rng.IntN(33)).Masked()
 		}
-		r := regions.Range{Prefix: p, Regions: regions.SetOf(regions.Known()[rng.IntN(7)]), Service: regions.Services()[rng.IntN(4)], Retired: rng.IntN(10) == 0}
+		r := regions.Range{Prefix: p, Regions: regions.SetOf(regions.List()[rng.IntN(7)]), Service: regions.Services()[rng.IntN(4)], Retired: rng.IntN(10) == 0}
 		if seen[p] && !r.Retired {
 			continue
 		}
@@ -197,7 +196,7 @@ func TestMatchesReferenceRandomRanges(t *testing.T) {
 }
 
 func TestNoAllocs(t *testing.T) {
-	m, err := matcher.New(regions.All())
+	m, err := matcher.New(regions.Ranges())
 	require.NoError(t, err)
 	m6, err := matcher.New(testRanges)
 	require.NoError(t, err)
@@ -205,14 +204,13 @@ func TestNoAllocs(t *testing.T) {
 		a := netip.MustParseAddr(s)
 		for _, mm := range []*matcher.Matcher{m, m6} {
 			assert.Zero(t, testing.AllocsPerRun(1000, func() { mm.Lookup(a) }), "Lookup(%v) allocates", a)
-			assert.Zero(t, testing.AllocsPerRun(1000, func() { mm.Index(a) }), "Index(%v) allocates", a)
 			assert.Zero(t, testing.AllocsPerRun(1000, func() { mm.Contains(a) }), "Contains(%v) allocates", a)
 		}
 	}
 }
 
 func TestConcurrentLookup(t *testing.T) {
-	rs := regions.All()
+	rs := regions.Ranges()
 	m, err := matcher.New(rs)
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(42, 42))
@@ -254,7 +252,7 @@ func FuzzLookup(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{1, 2, 3})
-	rsets := [][]regions.Range{regions.All(), testRanges}
+	rsets := [][]regions.Range{regions.Ranges(), testRanges}
 	ms := make([]*matcher.Matcher, len(rsets))
 	for i, rs := range rsets {
 		m, err := matcher.New(rs)

@@ -17,7 +17,7 @@ import (
 
 func TestNoAllocs(t *testing.T) {
 	mimecastip.Default() // build outside the measurement
-	scoped, err := mimecastip.NewForRegions(regions.SetOf(regions.EU))
+	scoped, err := mimecastip.Load(regions.Embedded(), regions.SetOf(regions.EU))
 	require.NoError(t, err)
 
 	for _, s := range []string{"170.10.128.5", "8.8.8.8", "::ffff:207.211.30.45", "2001:db8::1"} {
@@ -46,7 +46,7 @@ func TestNoAllocs(t *testing.T) {
 // TestMatchesReference checks the package-level Lookup against the plain
 // linear scan of internal/reference on random addresses.
 func TestMatchesReference(t *testing.T) {
-	rs := regions.All()
+	rs := regions.Ranges()
 	n := 50_000
 	if testing.Short() {
 		n = 5_000
@@ -86,7 +86,7 @@ func TestConcurrentLookup(t *testing.T) {
 		a := netip.MustParseAddr(tc.addr)
 		ps = append(ps, probe{tc.addr, a, tc.want})
 	}
-	scoped, err := mimecastip.NewForRegions(regions.SetOf(regions.US))
+	scoped, err := mimecastip.Load(regions.Embedded(), regions.SetOf(regions.US))
 	require.NoError(t, err)
 	rounds := 200
 	if testing.Short() {

@@ -1,9 +1,12 @@
 package mimecastip_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
@@ -68,7 +71,7 @@ func ExampleLookupString() {
 	// non-spf us 205.139.111.48/31
 	// mimecast us 205.139.111.0/24
 	// non-spf us 207.211.30.40/29
-	// mimecastip: LookupString("mail.example.com"): not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)
+	// mimecastip: "mail.example.com" is not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)
 }
 
 func ExampleLookupNetAddr() {
@@ -94,7 +97,7 @@ func ExampleLookupIP() {
 	// foreign
 }
 
-func ExampleNewForRegions() {
+func ExampleLoad() {
 	// An account on the European grid (account code CUK...) should accept
 	// mail only from the European gateways.
 	set, err := regions.ParseSet("CUK12A345")
@@ -102,7 +105,7 @@ func ExampleNewForRegions() {
 		fmt.Println(err)
 		return
 	}
-	c, err := mimecastip.NewForRegions(set)
+	c, err := mimecastip.Load(regions.Embedded(), set)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -116,9 +119,9 @@ func ExampleNewForRegions() {
 	// 146.101.202.134 foreign global 146.101.202.134/32 website
 }
 
-func ExampleNew() {
+func ExampleLoad_reader() {
 	// A custom dataset in the data-file format, validated like the
-	// embedded one.
+	// embedded one, read from any io.Reader.
 	const file = `@version 2026-01-01
 @source mine 2026-01-01 our own relays
 1.2.3.0/24   eu  gateway  active  2026  2026  mine
@@ -130,18 +133,154 @@ func ExampleNew() {
 		fmt.Println(err)
 		return
 	}
-	c, err := mimecastip.New(d.Ranges)
+	c, err := mimecastip.Load(d, 0) // 0: every region
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	fmt.Println("version", c.Version())
 	for _, s := range []string{"1.2.3.4", "1.2.3.20", "170.10.128.5"} {
 		fmt.Println(s, c.Lookup(netip.MustParseAddr(s)))
 	}
 	// Output:
+	// version 2026-01-01
 	// 1.2.3.4 mimecast eu 1.2.3.0/24 gateway
 	// 1.2.3.20 non-spf eu 1.2.3.16/28 non-spf
 	// 170.10.128.5 foreign
+}
+
+func ExampleLoad_file() {
+	// A data file, such as one written by "mimecastip refresh --write".
+	dir, err := os.MkdirTemp("", "mimecastip-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "ranges.txt")
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = regions.Embedded().Format(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	d, err := regions.ParseFile(path) // errors name the file and the line
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := mimecastip.Load(d, regions.SetOf(regions.US))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.Scope(), c.Version() == regions.Version())
+	fmt.Println(c.Lookup(netip.MustParseAddr("170.10.128.5")).Class)
+	fmt.Println(c.Lookup(netip.MustParseAddr("91.220.42.1")).Class) // Europe's
+	// Output:
+	// us true
+	// mimecast
+	// foreign
+}
+
+func ExampleNew() {
+	// Any ranges will do; these are documentation prefixes (RFC 5737).
+	c, err := mimecastip.New([]regions.Range{
+		{Prefix: netip.MustParsePrefix("192.0.2.0/24"), Regions: regions.SetOf(regions.EU), Service: regions.Gateway},
+		{Prefix: netip.MustParsePrefix("192.0.2.16/28"), Regions: regions.SetOf(regions.EU), Service: regions.NonSPF},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range []string{"192.0.2.4", "192.0.2.20", "198.51.100.1"} {
+		fmt.Println(s, c.Lookup(netip.MustParseAddr(s)))
+	}
+	// Output:
+	// 192.0.2.4 mimecast eu 192.0.2.0/24 gateway
+	// 192.0.2.20 non-spf eu 192.0.2.16/28 non-spf
+	// 198.51.100.1 foreign
+}
+
+func ExampleReloadable() {
+	// A long-running server keeps its classifier in a Reloadable and swaps
+	// in a complete new one on reload (for example on SIGHUP). A reload
+	// that fails keeps the old data in service.
+	load := func(file string) (*mimecastip.Classifier, error) {
+		d, err := regions.Parse(strings.NewReader(file))
+		if err != nil {
+			return nil, err
+		}
+		return mimecastip.Load(d, 0)
+	}
+	const v1 = "@version 2026-01-01\n@source mine 2026-01-01 our relays\n1.2.3.0/24 eu gateway active 2026 2026 mine\n@end 1\n"
+	const v2 = "@version 2026-02-01\n@source mine 2026-02-01 our relays\n1.2.4.0/24 eu gateway active 2026 2026 mine\n@end 1\n"
+
+	var cur mimecastip.Reloadable // the zero Reloadable: every address Foreign
+	a := netip.MustParseAddr("1.2.4.7")
+	fmt.Println(cur.Lookup(a).Class)
+
+	c, err := load(v1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cur.Swap(c)
+	fmt.Println(cur.Current().Version(), cur.Lookup(a).Class)
+
+	if c, err := load(v2); err == nil {
+		cur.Swap(c)
+	}
+	fmt.Println(cur.Current().Version(), cur.Lookup(a).Class)
+
+	if c, err := load("@version 2026-03-01\n10.0.0.0/8 eu gateway active 2026 2026 mine\n@end 1\n"); err == nil {
+		cur.Swap(c)
+	} else {
+		fmt.Println("reload failed; keeping", cur.Current().Version())
+	}
+	// Output:
+	// foreign
+	// 2026-01-01 foreign
+	// 2026-02-01 mimecast
+	// reload failed; keeping 2026-02-01
+}
+
+func ExampleParseAddr() {
+	for _, s := range []string{"[192.0.2.1]:25", "IPv6:2001:db8::1", "::ffff:192.0.2.1", "mail.example.com"} {
+		a, err := mimecastip.ParseAddr(s)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(a)
+	}
+	// Output:
+	// 192.0.2.1
+	// 2001:db8::1
+	// ::ffff:192.0.2.1
+	// mimecastip: "mail.example.com" is not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)
+}
+
+func ExampleResult_MarshalJSON() {
+	for _, s := range []string{"170.10.156.1", "8.8.8.8"} {
+		b, err := json.Marshal(mimecastip.Lookup(netip.MustParseAddr(s)))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(string(b))
+	}
+	// Output:
+	// {"class":"mimecast","regions":["us","usb"],"service":"gateway","prefix":"170.10.156.0/24"}
+	// {"class":"foreign"}
 }
 
 func ExampleResult_String() {

@@ -27,13 +27,24 @@ func FuzzLookupString(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	rs := regions.All()
+	rs := regions.Ranges()
 	for _, r := range rs {
 		f.Add(r.Prefix.Addr().String())
 		f.Add(lastAddr(r.Prefix).String())
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := mimecastip.LookupString(s)
+		// ParseAddr accepts exactly what LookupString accepts, with the
+		// same error, and LookupString classifies ParseAddr's address.
+		pa, paerr := mimecastip.ParseAddr(s)
+		if err != nil {
+			require.Error(t, paerr, "ParseAddr(%q) accepts what LookupString rejects", s)
+			require.Equal(t, err.Error(), paerr.Error())
+			require.False(t, pa.IsValid(), "ParseAddr(%q) returned an address with its error", s)
+		} else {
+			require.NoError(t, paerr, "ParseAddr(%q) rejects what LookupString accepts", s)
+			require.Equal(t, mimecastip.Lookup(pa), got, "LookupString(%q) and Lookup(ParseAddr)", s)
+		}
 		if err != nil {
 			require.Zero(t, got, "LookupString(%q) failed but returned a Result", s)
 			require.Contains(t, err.Error(), fmt.Sprintf("%q", s), "error does not quote the input")

@@ -88,7 +88,7 @@ func TestLookup(t *testing.T) {
 
 func TestLookupMailCheck(t *testing.T) {
 	// Class != Foreign is exactly "a Mimecast mail range".
-	for _, r := range regions.All() {
+	for _, r := range regions.Ranges() {
 		first := r.Prefix.Addr()
 		got := mimecastip.Lookup(first)
 		if r.Retired {
@@ -107,7 +107,7 @@ func TestDefault(t *testing.T) {
 	require.NotNil(t, d)
 	assert.Same(t, d, mimecastip.Default())
 	n := 0
-	for _, r := range regions.All() {
+	for _, r := range regions.Ranges() {
 		if !r.Retired {
 			n++
 		}
@@ -286,8 +286,8 @@ type fakeAddr string
 func (fakeAddr) Network() string  { return "tcp" }
 func (a fakeAddr) String() string { return string(a) }
 
-func TestNewForRegions(t *testing.T) {
-	c, err := mimecastip.NewForRegions(regions.SetOf(regions.EU))
+func TestLoadScope(t *testing.T) {
+	c, err := mimecastip.Load(regions.Embedded(), regions.SetOf(regions.EU))
 	require.NoError(t, err)
 	tests := []struct {
 		addr string
@@ -307,25 +307,50 @@ func TestNewForRegions(t *testing.T) {
 		assert.Equal(t, tc.want, c.Lookup(a), "EU scope: Lookup(%v)", a)
 	}
 
-	usb, err := mimecastip.NewForRegions(regions.SetOf(regions.USB))
+	usb, err := mimecastip.Load(regions.Embedded(), regions.SetOf(regions.USB))
 	require.NoError(t, err)
 	assert.Equal(t, res(mimecastip.Mimecast, regions.SetOf(regions.US, regions.USB), regions.Gateway, "170.10.156.0/24"),
 		usb.Lookup(netip.MustParseAddr("170.10.156.1")), "a prefix shared by us and usb keeps both regions")
 	assert.Equal(t, mimecastip.Result{}, usb.Lookup(netip.MustParseAddr("170.10.128.5")))
 
-	all, err := mimecastip.NewForRegions(regions.AllRegions())
+	all, err := mimecastip.Load(regions.Embedded(), regions.AllSet())
 	require.NoError(t, err)
 	assert.Equal(t, mimecastip.Default().Len(), all.Len())
 	assert.Equal(t, mimecastip.Default().Ranges(), all.Ranges())
 
-	uspcom, err := mimecastip.NewForRegions(regions.SetOf(regions.USPCOM))
+	uspcom, err := mimecastip.Load(regions.Embedded(), regions.SetOf(regions.USPCOM))
 	require.NoError(t, err)
 	for _, r := range uspcom.Ranges() {
 		assert.Equal(t, glob, r.Regions, "USPCOM scope holds %v", r.Prefix)
 	}
 
-	_, err = mimecastip.NewForRegions(0)
-	assert.ErrorContains(t, err, "empty")
+	// The empty scope is every region, like Default, and says so.
+	every, err := mimecastip.Load(regions.Embedded(), 0)
+	require.NoError(t, err)
+	assert.Equal(t, mimecastip.Default().Ranges(), every.Ranges())
+	assert.Equal(t, regions.AllSet(), every.Scope())
+	assert.Equal(t, regions.AllSet(), all.Scope())
+	assert.Equal(t, regions.SetOf(regions.EU), c.Scope())
+	assert.Equal(t, regions.SetOf(regions.USPCOM), uspcom.Scope())
+	for _, k := range []*mimecastip.Classifier{c, usb, all, uspcom, every, mimecastip.Default()} {
+		assert.Equal(t, regions.Version(), k.Version(), "a classifier of the embedded data reports its version")
+	}
+
+	// Undefined regions and a nil dataset are errors, not a silent scope.
+	_, err = mimecastip.Load(regions.Embedded(), regions.Set(1<<15))
+	assert.ErrorContains(t, err, "undefined regions")
+	_, err = mimecastip.Load(nil, regions.SetOf(regions.US))
+	assert.ErrorContains(t, err, "nil dataset")
+}
+
+// loadFile is the two-step file load every caller writes: parse, then
+// Load with a scope.
+func loadFile(path string, scope regions.Set) (*mimecastip.Classifier, error) {
+	d, err := regions.ParseFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return mimecastip.Load(d, scope)
 }
 
 func TestNew(t *testing.T) {
@@ -394,12 +419,12 @@ const testFile = `@version 2026-01-01
 @end 5
 `
 
-func TestLoadFile(t *testing.T) {
+func TestLoadFromFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ranges.txt")
 	require.NoError(t, os.WriteFile(path, []byte(testFile), 0o600))
 
-	c, err := mimecastip.LoadFile(path, 0)
+	c, err := loadFile(path, 0)
 	require.NoError(t, err)
 	assert.Equal(t, 4, c.Len())
 	for addr, want := range map[string]mimecastip.Result{
@@ -414,19 +439,30 @@ func TestLoadFile(t *testing.T) {
 		assert.Equal(t, want, c.Lookup(a), "LoadFile: Lookup(%v)", a)
 	}
 
-	scoped, err := mimecastip.LoadFile(path, regions.SetOf(regions.EU))
+	assert.Equal(t, "2026-01-01", c.Version(), "Version is the file's")
+	assert.Equal(t, regions.AllSet(), c.Scope())
+
+	scoped, err := loadFile(path, regions.SetOf(regions.EU))
 	require.NoError(t, err)
 	assert.Equal(t, 3, scoped.Len())
+	assert.Equal(t, regions.SetOf(regions.EU), scoped.Scope())
+
+	// The same file through an io.Reader.
+	d, err := regions.Parse(strings.NewReader(testFile))
+	require.NoError(t, err)
+	fromReader, err := mimecastip.Load(d, regions.SetOf(regions.EU))
+	require.NoError(t, err)
+	assert.Equal(t, scoped.Ranges(), fromReader.Ranges())
 	assert.Equal(t, mimecastip.Result{}, scoped.Lookup(netip.MustParseAddr("1.2.4.1")), "EU scope drops the us row")
 	assert.Equal(t, regions.Website, scoped.Lookup(netip.MustParseAddr("1.2.6.1")).Service, "global rows stay")
 
 	bad := filepath.Join(dir, "bad.txt")
 	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(testFile, "@end 5\n", "10.0.0.0/24 eu gateway active 2025 2026 mine\n@end 6\n", 1)), 0o600))
-	_, err = mimecastip.LoadFile(bad, 0)
+	_, err = loadFile(bad, 0)
 	assert.ErrorContains(t, err, "line 8")
 	assert.ErrorContains(t, err, "private")
 	assert.ErrorContains(t, err, bad)
 
-	_, err = mimecastip.LoadFile(filepath.Join(dir, "missing.txt"), 0)
+	_, err = loadFile(filepath.Join(dir, "missing.txt"), 0)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }

@@ -2,13 +2,14 @@ package mimecastip
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 	"sync"
 
-	"github.com/seed-b311f21d/go-mimecastip/matcher"
+	"github.com/seed-b311f21d/go-mimecastip/internal/lpm"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
@@ -89,19 +90,54 @@ func ClassOf(v regions.Service) Class {
 // Result is the answer of a lookup. The zero Result means foreign and not
 // published by Mimecast at all. Results are small comparable values: two
 // Results are equal when all four parts (Class, Regions, Service, Prefix)
-// are.
+// are. The matched prefix is read with [Result.Prefix].
 //
-// The matched prefix is kept in a compact form and read with
-// [Result.Prefix]. That keeps a Result at 32 bytes, which the compiler
-// passes in registers and takes apart field by field, so that a caller
-// that reads only Class loads only Class. (A Result holding a
-// netip.Prefix is 40 bytes and is copied through memory on every lookup,
-// which costs as much as the table walk itself.)
+// In JSON a Result is an object with the keys "class", "regions" (an
+// array of region tokens), "service" and "prefix"; the last three are
+// left out when the address is not published:
+//
+//	{"class":"mimecast","regions":["us","usb"],"service":"gateway","prefix":"170.10.156.0/24"}
+//	{"class":"foreign"}
 type Result struct {
+	// The prefix is kept in a compact form so that a Result is 32 bytes:
+	// the compiler passes that in registers and takes it apart field by
+	// field, so a caller that reads only Class loads only Class. A Result
+	// holding a netip.Prefix is 40 bytes and is copied through memory on
+	// every lookup, which costs as much as the table walk itself (see the
+	// README's performance section).
+
 	Class   Class           // the mail answer
 	Regions regions.Set     // the regions that publish the prefix; empty when there is none
 	Service regions.Service // what the prefix is published for; zero when there is none
 	prefix  compactPrefix
+}
+
+// resultJSON is the JSON form of a Result.
+type resultJSON struct {
+	Class   Class           `json:"class"`
+	Regions regions.Set     `json:"regions,omitzero"`
+	Service regions.Service `json:"service,omitzero"`
+	Prefix  netip.Prefix    `json:"prefix,omitzero"`
+}
+
+// MarshalJSON implements [json.Marshaler]; see [Result] for the form.
+func (r Result) MarshalJSON() ([]byte, error) {
+	return json.Marshal(resultJSON{Class: r.Class, Regions: r.Regions, Service: r.Service, Prefix: r.Prefix()})
+}
+
+// UnmarshalJSON implements [json.Unmarshaler]: it reads the form
+// MarshalJSON writes, and rejects unknown classes, regions and services
+// and a prefix that is not canonical.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var v resultJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("mimecastip: Result: %w", err)
+	}
+	if v.Prefix.IsValid() && v.Prefix != v.Prefix.Masked() {
+		return fmt.Errorf("mimecastip: Result: prefix %s is not canonical (want %s)", v.Prefix, v.Prefix.Masked())
+	}
+	*r = Result{Class: v.Class, Regions: v.Regions, Service: v.Service, prefix: compact(v.Prefix)}
+	return nil
 }
 
 // compactPrefix is a netip.Prefix in 24 bytes: the 128 address bits and
@@ -158,33 +194,43 @@ func (r Result) String() string {
 }
 
 // Classifier classifies addresses against one set of ranges. Build one
-// with [New] or [NewForRegions]; [Default] is the one the package-level
-// functions use. A Classifier never changes once built and is safe for
-// concurrent use; lookups allocate nothing. The zero Classifier (and a nil
-// *Classifier) classifies every address as Foreign.
+// with [Load] from a dataset, or with [New] from any ranges; [Default] is
+// the one the package-level functions use. A Classifier never changes once
+// built and is safe for concurrent use; lookups allocate nothing. The zero
+// Classifier (and a nil *Classifier) classifies every address as Foreign.
 type Classifier struct {
-	m *matcher.Matcher
+	m *lpm.Matcher
 	// results is indexed by m.Slot: results[0] is the zero Result (no
 	// range) and results[1+i] the Result of m.Range(i), so a lookup has no
 	// branch on its answer.
 	results []Result
 	// t8 is m's compact IPv4 table, or nil: the lookups that are not
 	// inlined into the caller walk it inline rather than call m.Slot.
-	t8 *matcher.Table8
+	t8 *lpm.Table8
 	// has6 is whether any range is IPv6: without one, an IPv6 address
 	// is Foreign without a lookup.
 	has6 bool
+
+	// Read by no lookup, so after the fields the lookups load.
+	version string      // the dataset's Version; "" for New
+	scope   regions.Set // the regions it was restricted to; every region when not restricted
 }
 
-// New builds a Classifier from rs, for example a dataset loaded with
-// [regions.ParseFile] or a subset chosen with [regions.Filter]. Retired rows
-// are skipped. It returns the errors of [matcher.New].
+// New builds a Classifier from any ranges rs, such as a subset chosen with
+// [regions.Filter]. Retired rows are skipped. It returns the errors of
+// [matcher.New]. The Classifier's Version is "" and its Scope every region;
+// to classify with a dataset, use [Load].
 func New(rs []regions.Range) (*Classifier, error) {
-	m, err := matcher.New(rs)
+	return build(rs, "", regions.AllSet())
+}
+
+// build is New with the version and scope to report.
+func build(rs []regions.Range, version string, scope regions.Set) (*Classifier, error) {
+	m, err := lpm.New(rs)
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{m: m, results: make([]Result, 1+m.Len()), t8: m.Table8()}
+	c := &Classifier{version: version, scope: scope, m: m, results: make([]Result, 1+m.Len()), t8: m.Table8()}
 	for i := range m.Len() {
 		r := m.Range(i)
 		c.has6 = c.has6 || r.Prefix.Addr().Is6()
@@ -193,15 +239,51 @@ func New(rs []regions.Range) (*Classifier, error) {
 	return c, nil
 }
 
-// NewForRegions builds a Classifier from the embedded dataset restricted to
-// the ranges published for the regions in set (and the global website and
-// Web Security addresses). This is the check for an account's own
+// Load builds a Classifier from the dataset d, restricted to the ranges
+// published for the regions in scope and the global website and Web
+// Security addresses ([regions.Filter]). An empty scope means every region,
+// as for [Default]. Retired rows are skipped.
+//
+// The dataset comes from package regions: [regions.Embedded] for the
+// embedded data, [regions.ParseFile] for a data file, [regions.Parse] for
+// an [io.Reader]. A restricted scope is the check for an account's own
 // lockdown: a Mimecast gateway of another region is Foreign to it.
-func NewForRegions(set regions.Set) (*Classifier, error) {
-	if set.IsEmpty() {
-		return nil, fmt.Errorf("mimecastip: NewForRegions: empty region set")
+func Load(d *regions.Dataset, scope regions.Set) (*Classifier, error) {
+	if d == nil {
+		return nil, fmt.Errorf("mimecastip: Load: nil dataset")
 	}
-	return New(regions.Filter(regions.All(), set))
+	all := regions.AllSet()
+	if scope.Intersect(all) != scope {
+		return nil, fmt.Errorf("mimecastip: Load: scope %#x holds undefined regions", uint16(scope))
+	}
+	rs := d.Ranges
+	if scope.IsEmpty() || scope == all {
+		scope = all
+	} else {
+		rs = regions.Filter(rs, scope)
+	}
+	return build(rs, d.Version, scope)
+}
+
+// Version returns the version (as-of date) of the dataset c was loaded
+// from by [Load], or "" for a Classifier built by [New], the zero
+// Classifier and nil.
+func (c *Classifier) Version() string {
+	if c == nil {
+		return ""
+	}
+	return c.version
+}
+
+// Scope returns the regions c was restricted to: the scope given to [Load],
+// or every region ([regions.AllSet]) when it was empty and for a Classifier
+// built by [New]. The global website and Web Security addresses are in
+// every scope. The zero Classifier and nil report the empty set.
+func (c *Classifier) Scope() regions.Set {
+	if c == nil {
+		return 0
+	}
+	return c.scope
 }
 
 // Len returns the number of active ranges c classifies against.
@@ -260,18 +342,11 @@ func (c *Classifier) lookup(addr netip.Addr) *Result {
 	return &c.results[c.m.Slot(addr)]
 }
 
-// LookupString parses s and classifies the address. It accepts the forms
-// mail logs and headers carry:
-//
-//	192.0.2.1              IPv4
-//	2001:db8::1            IPv6, also with a zone (fe80::1%eth0)
-//	::ffff:192.0.2.1       IPv4-mapped IPv6 (classified as the IPv4 address)
-//	IPv6:2001:db8::1       the RFC 5321 address literal tag
-//	[192.0.2.1], [2001:db8::1], [IPv6:2001:db8::1]
-//	192.0.2.1:25, [2001:db8::1]:25
-//
-// Anything else is an error that quotes s. It allocates nothing for an
-// address without a zone.
+// LookupString parses s with [ParseAddr], which accepts the forms mail
+// logs and headers carry ("a.b.c.d", IPv6, "[addr]", "a.b.c.d:port",
+// "[addr]:port", "IPv6:addr"), and classifies the address. An s that is not
+// an address is an error that quotes it, with the zero Result. It
+// allocates nothing for an address without a zone.
 func (c *Classifier) LookupString(s string) (Result, error) {
 	r, err := c.lookupString(s)
 	return *r, err
@@ -370,7 +445,7 @@ var (
 )
 
 func buildStd() {
-	c, err := New(regions.All())
+	c, err := Load(regions.Embedded(), 0)
 	if err != nil {
 		// The embedded dataset is validated by the tests of this module.
 		panic("mimecastip: embedded dataset: " + err.Error())
@@ -379,7 +454,7 @@ func buildStd() {
 }
 
 // Default returns the Classifier over the whole embedded dataset, every
-// region. It is built on first use.
+// region: Load(regions.Embedded(), 0). It is built on first use.
 func Default() *Classifier {
 	stdOnce.Do(buildStd)
 	return std

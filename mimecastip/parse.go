@@ -8,10 +8,37 @@ import (
 	"strings"
 )
 
+// ParseAddr parses s in any of the forms mail logs and headers carry, the
+// forms [LookupString] accepts:
+//
+//	192.0.2.1              IPv4
+//	2001:db8::1            IPv6, also with a zone (fe80::1%eth0)
+//	::ffff:192.0.2.1       IPv4-mapped IPv6 (returned as is; lookups unmap it)
+//	IPv6:2001:db8::1       the RFC 5321 address literal tag
+//	[192.0.2.1], [2001:db8::1], [IPv6:2001:db8::1]
+//	192.0.2.1:25, [2001:db8::1]:25
+//
+// A port must be decimal, 0-65535. Anything else is an error that quotes
+// s; no surrounding space is trimmed. It allocates nothing for an address
+// without a zone, except for the error.
+func ParseAddr(s string) (netip.Addr, error) {
+	if a, ok := parseQuad(s); ok {
+		return a, nil
+	}
+	if a, ok := parseQuadForms(s); ok {
+		return a, nil
+	}
+	if a, ok := parseAddr(s); ok {
+		return a, nil
+	}
+	return netip.Addr{}, &addrError{s}
+}
+
 type addrError struct{ in string }
 
+// Error implements the error interface.
 func (e *addrError) Error() string {
-	return fmt.Sprintf("mimecastip: LookupString(%q): not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)", e.in)
+	return fmt.Sprintf("mimecastip: %q is not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)", e.in)
 }
 
 // parseAddr accepts the forms documented on LookupString. It picks the form
@@ -67,24 +94,12 @@ func validPort(p string) bool {
 	return n <= 65535
 }
 
-// parseFast4 is the fast path of LookupString for the forms that carry an
-// IPv4 address in dotted-quad notation:
-//
-//	a.b.c.d   a.b.c.d:port   [a.b.c.d]   [a.b.c.d]:port
-//
-// where a.b.c.d is exactly what netip.ParseAddr accepts as IPv4: four
-// decimal fields 0-255 without leading zeros, and port is what validPort
-// accepts. For these inputs it returns what parseAddr returns; for any
-// other input it returns false and parseAddr decides. FuzzParseAddrFast
-// checks both halves of that.
-func parseFast4(s string) (netip.Addr, bool) {
-	if a, ok := parseQuad(s); ok {
-		return a, true
-	}
-	return parseQuadForms(s)
-}
-
-// parseQuadForms is parseFast4 for the forms with a port or brackets.
+// parseQuadForms parses the forms of a dotted quad with a port or
+// brackets: a.b.c.d:port, [a.b.c.d] and [a.b.c.d]:port, where a.b.c.d is
+// exactly what netip.ParseAddr accepts as IPv4 and port what validPort
+// accepts. For these it returns what parseAddr returns; for any other
+// input it returns false and parseAddr decides (FuzzParseAddrFast checks
+// both halves, with parseQuad).
 func parseQuadForms(s string) (netip.Addr, bool) {
 	h := s
 	if len(h) > 0 && h[0] == '[' {

@@ -78,7 +78,7 @@ var reloadWant = map[string][]mimecastip.Result{
 
 func TestReloadLoadFile(t *testing.T) {
 	a := reloadFile(t, "a.txt", reloadDataA)
-	c, err := mimecastip.LoadFile(a, 0)
+	c, err := loadFile(a, 0)
 	require.NoError(t, err)
 	assert.Equal(t, 3, c.Len(), "the retired row is not classified")
 	for i, p := range reloadProbes {
@@ -87,7 +87,7 @@ func TestReloadLoadFile(t *testing.T) {
 
 	// A scope keeps the regions in it and the global rows.
 	b := reloadFile(t, "b.txt", reloadDataB)
-	c, err = mimecastip.LoadFile(b, regions.SetOf(regions.ZA))
+	c, err = loadFile(b, regions.SetOf(regions.ZA))
 	require.NoError(t, err)
 	assert.Equal(t, 2, c.Len())
 	assert.Equal(t, mimecastip.Mimecast, c.Lookup(netip.MustParseAddr("45.3.0.1")).Class)
@@ -96,36 +96,36 @@ func TestReloadLoadFile(t *testing.T) {
 
 	// The embedded file loads to the same answers as Default.
 	emb := filepath.Join("..", "regions", "ranges.txt")
-	c, err = mimecastip.LoadFile(emb, 0)
+	c, err = loadFile(emb, 0)
 	require.NoError(t, err)
 	assert.Equal(t, mimecastip.Default().Len(), c.Len())
-	for _, r := range regions.All() {
+	for _, r := range regions.Ranges() {
 		a := r.Prefix.Addr()
 		assert.Equal(t, mimecastip.Default().Lookup(a), c.Lookup(a), a)
 	}
 }
 
 func TestReloadLoadFileErrors(t *testing.T) {
-	_, err := mimecastip.LoadFile(filepath.Join(t.TempDir(), "missing.txt"), 0)
+	_, err := loadFile(filepath.Join(t.TempDir(), "missing.txt"), 0)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "missing.txt")
 	assert.ErrorIs(t, err, os.ErrNotExist)
 
 	bad := reloadFile(t, "bad.txt", strings.Replace(reloadDataA, "@end 4\n", "10.0.0.0/8  us  gateway  active  2026-11-01  2026-11-01  spf-a\n@end 5\n", 1))
-	_, err = mimecastip.LoadFile(bad, 0)
+	_, err = loadFile(bad, 0)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "bad.txt: regions: line 7: prefix 10.0.0.0/8 overlaps private space")
 
 	empty := reloadFile(t, "empty.txt", "")
-	_, err = mimecastip.LoadFile(empty, 0)
+	_, err = loadFile(empty, 0)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no @version line")
 }
 
 func TestReloadable(t *testing.T) {
-	ca, err := mimecastip.LoadFile(reloadFile(t, "a.txt", reloadDataA), 0)
+	ca, err := loadFile(reloadFile(t, "a.txt", reloadDataA), 0)
 	require.NoError(t, err)
-	cb, err := mimecastip.LoadFile(reloadFile(t, "b.txt", reloadDataB), 0)
+	cb, err := loadFile(reloadFile(t, "b.txt", reloadDataB), 0)
 	require.NoError(t, err)
 	r := mimecastip.NewReloadable(ca)
 	assert.Same(t, ca, r.Current())
@@ -167,7 +167,7 @@ func TestReloadableRace(t *testing.T) {
 	pa := reloadFile(t, "a.txt", reloadDataA)
 	pb := reloadFile(t, "b.txt", reloadDataB)
 	load := func(p string) *mimecastip.Classifier {
-		c, err := mimecastip.LoadFile(p, 0)
+		c, err := loadFile(p, 0)
 		if err != nil {
 			panic(err)
 		}

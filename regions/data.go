@@ -92,10 +92,10 @@ func Embedded() *Dataset {
 	return embedData.Clone()
 }
 
-// All returns a copy of every row of the embedded dataset, retired history
-// included (see [Range.Retired]); callers that classify addresses want
-// only the active rows, which [matcher.New] selects by itself.
-func All() []Range {
+// Ranges returns a copy of every row of the embedded dataset, retired
+// history included (see [Range.Retired] and [Dataset.Active]). It is
+// Embedded().Ranges without copying the rest of the dataset.
+func Ranges() []Range {
 	embedOnce.Do(loadEmbedded)
 	return cloneRanges(embedData.Ranges)
 }

@@ -35,7 +35,7 @@ func TestEmbeddedData(t *testing.T) {
 		d, err := regions.ParseFile("ranges.txt")
 		require.NoError(t, err)
 		assert.Equal(t, regions.Embedded(), d, "ParseFile(ranges.txt) differs from Embedded()")
-		assert.Equal(t, len(d.Ranges), len(regions.All()))
+		assert.Equal(t, len(d.Ranges), len(regions.Ranges()))
 	})
 
 	t.Run("canonical", func(t *testing.T) {
@@ -187,12 +187,12 @@ func TestEmbeddedData(t *testing.T) {
 }
 
 func TestEmbeddedIsCopy(t *testing.T) {
-	a := regions.All()
+	a := regions.Ranges()
 	require.NotEmpty(t, a)
-	want := regions.All()
+	want := regions.Ranges()
 	a[0].Prefix = netip.MustParsePrefix("1.1.1.0/24")
 	a[0].Sources[0] = "changed"
-	assert.Equal(t, want, regions.All(), "All returned shared storage")
+	assert.Equal(t, want, regions.Ranges(), "All returned shared storage")
 
 	d := regions.Embedded()
 	d.Ranges[0].Sources[0] = "changed"

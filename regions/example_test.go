@@ -7,10 +7,10 @@ import (
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
-func ExampleAll() {
+func ExampleRanges() {
 	// Count the active mail ranges each region publishes.
 	n := map[regions.Region]int{}
-	for _, r := range regions.All() {
+	for _, r := range regions.Ranges() {
 		if r.Retired || !r.Service.Mail() {
 			continue
 		}

@@ -11,16 +11,16 @@ type Info struct {
 
 // URL is one published application address.
 type URL struct {
-	Name   string // what it is, e.g. "Administration Console"
-	URL    string
-	Source string // where it was published
+	Name   string `json:"name"` // what it is, e.g. "Administration Console"
+	URL    string `json:"url"`
+	Source string `json:"source"` // where it was published
 }
 
 // Port is one row of the protocol and port table of the Data Centers page.
 type Port struct {
-	Protocol string
-	Port     uint16
-	Usage    string
+	Protocol string `json:"protocol"`
+	Port     uint16 `json:"port"`
+	Usage    string `json:"usage"`
 }
 
 const (

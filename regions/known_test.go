@@ -26,7 +26,7 @@ var seedUSGateway = []string{
 func byPrefix(t *testing.T) map[netip.Prefix]regions.Range {
 	t.Helper()
 	m := map[netip.Prefix]regions.Range{}
-	for _, r := range regions.All() {
+	for _, r := range regions.Ranges() {
 		m[r.Prefix] = r
 	}
 	require.NotEmpty(t, m)
@@ -52,7 +52,7 @@ func TestKnownData(t *testing.T) {
 		// Every row citing the Data Centers page as a US gateway is one of
 		// the 14: the table is neither more nor less than the seed.
 		var got []string
-		for _, r := range regions.All() {
+		for _, r := range regions.Ranges() {
 			if r.Regions.Has(regions.US) && r.Service == regions.Gateway && slices.Contains(r.Sources, "dc") {
 				got = append(got, r.Prefix.String())
 			}
@@ -65,7 +65,7 @@ func TestKnownData(t *testing.T) {
 
 	t.Run("US non-SPF intervals exact", func(t *testing.T) {
 		var ps []netip.Prefix
-		for _, r := range regions.All() {
+		for _, r := range regions.Ranges() {
 			if r.Service == regions.NonSPF && !r.Retired {
 				assert.Equal(t, regions.SetOf(regions.US), r.Regions, "non-spf %v regions", r.Prefix)
 				ps = append(ps, r.Prefix)

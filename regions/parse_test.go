@@ -288,7 +288,7 @@ func TestFormatRoundTrip(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
-	all := regions.All()
+	all := regions.Ranges()
 	tests := []struct {
 		set regions.Set
 	}{
@@ -297,7 +297,7 @@ func TestFilter(t *testing.T) {
 		{regions.SetOf(regions.EU, regions.DE)},
 		{regions.SetOf(regions.JE)},
 		{0},
-		{regions.AllRegions()},
+		{regions.AllSet()},
 	}
 	for _, tc := range tests {
 		got := regions.Filter(all, tc.set)
@@ -318,13 +318,13 @@ func TestFilter(t *testing.T) {
 	assert.Contains(t, sortedPrefixes(usb), "170.10.156.0/24", "a row shared by us and usb is in the usb subset")
 	assert.Contains(t, sortedPrefixes(usb), "146.101.202.134/32", "global rows are always kept")
 	assert.NotContains(t, sortedPrefixes(usb), "170.10.128.0/24", "a us-only row is not in the usb subset")
-	assert.Len(t, regions.Filter(all, regions.AllRegions()), len(all))
+	assert.Len(t, regions.Filter(all, regions.AllSet()), len(all))
 
 	// The result is a copy.
 	got := regions.Filter(all, regions.SetOf(regions.US))
 	require.NotEmpty(t, got)
 	got[0].Sources[0] = "changed"
-	assert.NotEqual(t, "changed", regions.All()[0].Sources[0])
+	assert.NotEqual(t, "changed", regions.Ranges()[0].Sources[0])
 	assert.Empty(t, regions.Filter(nil, regions.SetOf(regions.US)))
 }
 

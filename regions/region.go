@@ -1,6 +1,7 @@
 package regions
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/bits"
 	"strings"
@@ -48,8 +49,8 @@ var aliases = map[string]Region{
 	"us-a": US, "usa": US, "us-b": USB, "uk": EU, "jer": JE, "offshore": JE,
 }
 
-// Known returns every region in the fixed order, Global last.
-func Known() []Region {
+// List returns every region in the fixed order, Global last.
+func List() []Region {
 	out := make([]Region, 0, maxRegion)
 	for r := US; r <= maxRegion; r++ {
 		out = append(out, r)
@@ -143,8 +144,8 @@ func SetOf(rs ...Region) Set {
 	return s
 }
 
-// AllRegions returns the set of every known region.
-func AllRegions() Set { return SetOf(Known()...) }
+// AllSet returns the set of every region, [Global] included.
+func AllSet() Set { return SetOf(List()...) }
 
 // Add returns s with r added. An invalid region leaves s unchanged.
 func (s Set) Add(r Region) Set {
@@ -199,6 +200,41 @@ func (s Set) String() string {
 // [Set.String].
 func (s Set) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// MarshalJSON implements [json.Marshaler]: a Set is a JSON array of region
+// tokens in the fixed region order (["us","usb"]), [] for the empty set.
+// (As a map key, a Set uses [Set.MarshalText].)
+func (s Set) MarshalJSON() ([]byte, error) {
+	b := append(make([]byte, 0, 8*s.Len()+2), '[')
+	for i, r := range s.Regions() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, regionTokens[r]...)
+		b = append(b, '"')
+	}
+	return append(b, ']'), nil
+}
+
+// UnmarshalJSON implements [json.Unmarshaler]: it takes a JSON array of
+// strings, each accepted by [ParseRegion], or null for the empty set.
+func (s *Set) UnmarshalJSON(b []byte) error {
+	var tokens []string
+	if err := json.Unmarshal(b, &tokens); err != nil {
+		return fmt.Errorf("regions: a region set is a JSON array of region tokens: %w", err)
+	}
+	var set Set
+	for _, t := range tokens {
+		r, err := ParseRegion(t)
+		if err != nil {
+			return err
+		}
+		set = set.Add(r)
+	}
+	*s = set
+	return nil
+}
+
 // UnmarshalText implements [encoding.TextUnmarshaler] with the rules of
 // [ParseSet].
 func (s *Set) UnmarshalText(b []byte) error {
@@ -219,7 +255,7 @@ func ParseSet(s string) (Set, error) {
 		return 0, nil
 	}
 	if strings.EqualFold(strings.TrimSpace(s), "all") {
-		return AllRegions(), nil
+		return AllSet(), nil
 	}
 	for _, f := range strings.Split(s, ",") {
 		r, err := ParseRegion(f)

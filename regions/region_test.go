@@ -13,18 +13,18 @@ import (
 func TestKnown(t *testing.T) {
 	want := []regions.Region{regions.US, regions.USB, regions.CA, regions.EU, regions.DE,
 		regions.AU, regions.ZA, regions.USPCOM, regions.JE, regions.Global}
-	assert.Equal(t, want, regions.Known())
+	assert.Equal(t, want, regions.List())
 	var toks []string
-	for _, r := range regions.Known() {
+	for _, r := range regions.List() {
 		toks = append(toks, r.String())
 	}
 	assert.Equal(t, []string{"us", "usb", "ca", "eu", "de", "au", "za", "uspcom", "je", "global"}, toks)
-	assert.Equal(t, want, regions.AllRegions().Regions())
-	assert.Equal(t, len(want), regions.AllRegions().Len())
+	assert.Equal(t, want, regions.AllSet().Regions())
+	assert.Equal(t, len(want), regions.AllSet().Len())
 }
 
 func TestRegionText(t *testing.T) {
-	for _, r := range regions.Known() {
+	for _, r := range regions.List() {
 		assert.True(t, r.Valid(), "%v.Valid()", r)
 		s := r.String()
 		require.NotEmpty(t, s, "Region(%d).String()", uint8(r))
@@ -113,7 +113,7 @@ func TestSetText(t *testing.T) {
 		{regions.SetOf(regions.US), "us"},
 		{regions.SetOf(regions.USB, regions.US), "us,usb"},
 		{regions.SetOf(regions.Global, regions.ZA, regions.EU), "eu,za,global"},
-		{regions.AllRegions(), "us,usb,ca,eu,de,au,za,uspcom,je,global"},
+		{regions.AllSet(), "us,usb,ca,eu,de,au,za,uspcom,je,global"},
 	}
 	for _, tc := range tests {
 		assert.Equal(t, tc.want, tc.set.String(), "Set(%#x).String()", uint16(tc.set))
@@ -134,8 +134,8 @@ func TestSetText(t *testing.T) {
 		"us, usb ":       regions.SetOf(regions.US, regions.USB),
 		"us,us":          regions.SetOf(regions.US),
 		"uk,CDE12A345":   regions.SetOf(regions.EU, regions.DE),
-		"all":            regions.AllRegions(),
-		" ALL ":          regions.AllRegions(),
+		"all":            regions.AllSet(),
+		" ALL ":          regions.AllSet(),
 		"  ":             0,
 		"global,za,CUSA": regions.SetOf(regions.US, regions.ZA, regions.Global),
 	} {
@@ -151,17 +151,33 @@ func TestSetText(t *testing.T) {
 	_, err := regions.ParseSet("us,mars")
 	assert.ErrorContains(t, err, `"mars"`)
 
-	// JSON uses the text form.
+	// In JSON a Set is an array of tokens, a Region a token.
 	type doc struct {
 		Scope  regions.Set
 		Region regions.Region
 	}
 	b, err := json.Marshal(doc{regions.SetOf(regions.US, regions.USB), regions.EU})
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"Scope":"us,usb","Region":"eu"}`, string(b))
+	assert.JSONEq(t, `{"Scope":["us","usb"],"Region":"eu"}`, string(b))
+	b, err = json.Marshal(doc{})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"Scope":[],"Region":""}`, string(b), "the empty set is [], not null")
+	b, err = json.Marshal(doc{Scope: regions.AllSet()})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"Scope":["us","usb","ca","eu","de","au","za","uspcom","je","global"],"Region":""}`, string(b))
 	var d doc
-	require.NoError(t, json.Unmarshal([]byte(`{"Scope":"eu,us","Region":"CUK1"}`), &d))
+	require.NoError(t, json.Unmarshal([]byte(`{"Scope":["eu","us","CUSA"],"Region":"CUK1"}`), &d))
 	assert.Equal(t, doc{regions.SetOf(regions.US, regions.EU), regions.EU}, d)
+	d = doc{Scope: regions.SetOf(regions.US)}
+	require.NoError(t, json.Unmarshal([]byte(`{"Scope":null}`), &d))
+	assert.True(t, d.Scope.IsEmpty(), "null is the empty set")
+	for _, in := range []string{`{"Scope":"us,usb"}`, `{"Scope":["us","mars"]}`, `{"Scope":[1]}`, `{"Scope":{}}`} {
+		assert.Error(t, json.Unmarshal([]byte(in), &d), "Unmarshal(%s)", in)
+	}
+	// As a map key a Set is its text form.
+	b, err = json.Marshal(map[regions.Set]int{regions.SetOf(regions.US, regions.USB): 1})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"us,usb":1}`, string(b))
 }
 
 func TestSetOps(t *testing.T) {
@@ -174,7 +190,7 @@ func TestSetOps(t *testing.T) {
 	assert.True(t, s.Has(regions.US))
 	assert.False(t, s.Has(regions.USB))
 	assert.False(t, s.Has(0))
-	assert.False(t, regions.AllRegions().Has(regions.Region(200)))
+	assert.False(t, regions.AllSet().Has(regions.Region(200)))
 
 	a := regions.SetOf(regions.US, regions.USB)
 	b := regions.SetOf(regions.USB, regions.EU)
@@ -235,7 +251,7 @@ func TestInfoOf(t *testing.T) {
 		regions.US: "CUSA", regions.USB: "CUSB", regions.CA: "CCA", regions.EU: "CUK",
 		regions.DE: "CDE", regions.AU: "CAU", regions.ZA: "CSA",
 	}
-	for _, r := range regions.Known() {
+	for _, r := range regions.List() {
 		in, ok := regions.InfoOf(r)
 		require.True(t, ok, "InfoOf(%v)", r)
 		assert.Equal(t, r, in.Region, "InfoOf(%v).Region", r)

@@ -26,7 +26,7 @@ const mask = StreamLen - 1
 
 // lookupImpls are the implementations of BenchmarkLookup, reference first.
 var lookupImpls = []string{
-	"bart.Table", "mimecastip", "mimecastip.Lookup", "matcher.Slot",
+	"bart.Table", "mimecastip", "mimecastip.Lookup", "lpm.Slot",
 	"bart.Fast", "bart.Lite", "netipx.IPSet", "linear", "sorted", "flat", "loop",
 }
 
@@ -75,7 +75,7 @@ var lookupLoops = map[string]func(*testing.B, *peers, []netip.Addr) uint64{
 		}
 		return acc
 	},
-	"matcher.Slot": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
+	"lpm.Slot": func(b *testing.B, p *peers, as []netip.Addr) (acc uint64) {
 		m := p.m
 		for i := range b.N {
 			acc += uint64(m.Slot(as[i&mask]))
@@ -300,7 +300,7 @@ func BenchmarkBuild(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rs := regions.All()
+	rs := regions.Ranges()
 	es := Entries()
 	b.Run("impl=first-use", func(b *testing.B) {
 		b.ReportAllocs()

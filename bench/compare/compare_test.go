@@ -8,7 +8,7 @@ import (
 	"github.com/gaissmai/bart"
 	"go4.org/netipx"
 
-	"github.com/seed-b311f21d/go-mimecastip/matcher"
+	"github.com/seed-b311f21d/go-mimecastip/internal/lpm"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
@@ -23,7 +23,7 @@ type peers struct {
 	linear Linear
 	sorted *Sorted
 	flat   *Flat
-	m      *matcher.Matcher // the matcher under the Classifier, for matcher.Slot
+	m      *lpm.Matcher // the engine under the Classifier, for lpm.Slot
 }
 
 var (
@@ -34,7 +34,7 @@ var (
 func getPeers() *peers {
 	peersOnce.Do(func() {
 		es := Entries()
-		m, err := matcher.New(regions.All())
+		m, err := lpm.New(regions.Ranges())
 		if err != nil {
 			panic(err)
 		}

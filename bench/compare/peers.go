@@ -49,7 +49,7 @@ type Entry struct {
 // codes, in the dataset's order.
 func Entries() []Entry {
 	var es []Entry
-	for _, r := range regions.All() {
+	for _, r := range regions.Ranges() {
 		if r.Retired {
 			continue
 		}

@@ -115,12 +115,11 @@ func binary64(b []byte, v uint64) {
 // benchmarks walk one stream at a time, and keeping all of them would hold
 // a few hundred MB of pointers for the garbage collector to scan.
 var (
-	cacheMu   sync.Mutex
-	strName   string
-	strCache  []string
-	netName   string
-	netTCP    []net.TCPAddr
-	netIPData []byte
+	cacheMu  sync.Mutex
+	strName  string
+	strCache []string
+	netName  string
+	netTCP   []net.TCPAddr // their IPs share one backing array
 )
 
 // Strings returns the named stream formatted with netip.Addr.String.
@@ -149,7 +148,7 @@ func NetAddrs(name string) []net.TCPAddr {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
 	if netName != name {
-		netTCP, netIPData = nil, nil
+		netTCP = nil
 		as := Addrs(name)
 		tcp := make([]net.TCPAddr, len(as))
 		data := make([]byte, 0, 16*len(as))
@@ -164,7 +163,7 @@ func NetAddrs(name string) []net.TCPAddr {
 			}
 			tcp[i] = net.TCPAddr{IP: net.IP(data[n:len(data):len(data)]), Port: 25}
 		}
-		netName, netTCP, netIPData = name, tcp, data
+		netName, netTCP = name, tcp
 	}
 	return netTCP
 }

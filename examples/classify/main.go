@@ -110,9 +110,13 @@ func classifier(region, data string) (*mimecastip.Classifier, error) {
 	}
 	switch {
 	case data != "":
-		return mimecastip.LoadFile(data, scope)
+		d, err := regions.ParseFile(data)
+		if err != nil {
+			return nil, err
+		}
+		return mimecastip.Load(d, scope)
 	case !scope.IsEmpty():
-		return mimecastip.NewForRegions(scope)
+		return mimecastip.Load(regions.Embedded(), scope)
 	}
 	return mimecastip.Default(), nil
 }

@@ -130,7 +130,7 @@ func main() {
 	if *region != "" {
 		set, err := regions.ParseSet(*region)
 		if err == nil {
-			c, err = mimecastip.NewForRegions(set)
+			c, err = mimecastip.Load(regions.Embedded(), set)
 		}
 		if err != nil {
 			log.Fatalf("gate: -region: %v", err)

@@ -55,7 +55,7 @@ func Start(ln net.Listener, cfg Config) (*Server, error) {
 	var err error
 	if cfg.Regions.IsEmpty() {
 		c = mimecastip.Default()
-	} else if c, err = mimecastip.NewForRegions(cfg.Regions); err != nil {
+	} else if c, err = mimecastip.Load(regions.Embedded(), cfg.Regions); err != nil {
 		return nil, err
 	}
 	if cfg.HeaderTimeout <= 0 {

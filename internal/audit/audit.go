@@ -200,7 +200,7 @@ func contains(cs []mimecastip.Class, c mimecastip.Class) bool { return slices.Co
 func Infer(d *regions.Dataset, entries []Entry) regions.Set {
 	allow := allowSet(entries)
 	best, bestN := regions.Set(0), 0.0
-	for _, rg := range regions.Known() {
+	for _, rg := range regions.List() {
 		if rg == regions.Global {
 			continue
 		}

@@ -96,7 +96,7 @@ func cmdExport(env *Env, args []string) int {
 		return ExitUsage
 	}
 	if set.IsEmpty() {
-		set = regions.AllRegions()
+		set = regions.AllSet()
 		fmt.Fprintf(env.Stderr, "mimecastip export: no --region given: exporting every region; a lockdown wants only the account's own (--region us, --region CUK...)\n")
 	}
 	classes, ok := parseClasses(env, "export", *classFlag)

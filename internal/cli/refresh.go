@@ -248,7 +248,7 @@ func refreshRegions(list string) ([]refresh.Check, error) {
 	want := refreshDefault
 	if strings.EqualFold(strings.TrimSpace(list), "all") {
 		want = nil
-		for _, r := range regions.Known() {
+		for _, r := range regions.List() {
 			if in, _ := regions.InfoOf(r); in.SPFInclude != "" || r == regions.Global {
 				want = append(want, r)
 			}

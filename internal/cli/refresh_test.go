@@ -124,7 +124,7 @@ func TestRefreshDrift(t *testing.T) {
 			Removed []struct {
 				Prefix string `json:"prefix"`
 				Row    struct {
-					Regions  string   `json:"regions"`
+					Regions  []string `json:"regions"`
 					LastSeen string   `json:"last_seen"`
 					Sources  []string `json:"sources"`
 				} `json:"row"`
@@ -148,6 +148,7 @@ func TestRefreshDrift(t *testing.T) {
 	require.Len(t, usb.Removed, 1)
 	assert.Equal(t, "170.10.151.0/24", usb.Removed[0].Prefix)
 	assert.Equal(t, []string{"mail-usa", "spf-b"}, usb.Removed[0].Row.Sources)
+	assert.Equal(t, []string{"usb"}, usb.Removed[0].Row.Regions, "regions are an array of tokens")
 	us := got.Regions[0]
 	assert.Equal(t, "ok", us.Status)
 	require.Len(t, us.Kept, 1)
@@ -221,7 +222,9 @@ func TestRefreshWrite(t *testing.T) {
 	assert.Equal(t, oldByP[ns.Prefix], withLine(ns, oldByP[ns.Prefix].Line))
 
 	// The file classifies.
-	c, err := mimecastip.LoadFile(file, 0)
+	d, err = regions.ParseFile(file)
+	require.NoError(t, err)
+	c, err := mimecastip.Load(d, 0)
 	require.NoError(t, err)
 	assert.Equal(t, mimecastip.Mimecast, c.Lookup(netip.MustParseAddr("170.10.158.9")).Class)
 	assert.Equal(t, regions.SetOf(regions.USB), c.Lookup(netip.MustParseAddr("170.10.158.9")).Regions)
@@ -470,7 +473,7 @@ func TestRefreshGlobal(t *testing.T) {
 	d, err := regions.ParseFile(file)
 	require.NoError(t, err)
 	assert.Len(t, d.Ranges, len(regions.Embedded().Ranges))
-	c, err := mimecastip.LoadFile(file, regions.SetOf(regions.EU))
+	c, err := mimecastip.Load(d, regions.SetOf(regions.EU))
 	require.NoError(t, err)
 	assert.Equal(t, mimecastip.Foreign, c.Lookup(netip.MustParseAddr("8.8.8.8")).Class)
 	assert.Equal(t, mimecastip.Foreign, c.Lookup(netip.MustParseAddr("45.81.0.1")).Class)
@@ -635,7 +638,9 @@ func TestRefreshBoundedAdditions(t *testing.T) {
 	st, out, errs = refreshRun(t, "--dns", s.Addr, "--write", file)
 	assert.Equal(t, ExitFinding, st, "stdout:\n%s\nstderr:\n%s", out, errs)
 	assert.Regexp(t, `(?m)^  added +170\.10\.158\.0/24 +in us\._netblocks\.mimecast\.com$`, out)
-	c, err := mimecastip.LoadFile(file, regions.SetOf(regions.US))
+	d, err := regions.ParseFile(file)
+	require.NoError(t, err)
+	c, err := mimecastip.Load(d, regions.SetOf(regions.US))
 	require.NoError(t, err)
 	assert.Equal(t, mimecastip.Mimecast, c.Lookup(netip.MustParseAddr("170.10.158.9")).Class)
 

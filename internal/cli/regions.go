@@ -48,7 +48,7 @@ func cmdRegions(env *Env, args []string) int {
 		return ExitUsage
 	}
 	if set.IsEmpty() {
-		set = regions.AllRegions()
+		set = regions.AllSet()
 	}
 	d, err := loadDataset(*data)
 	if err != nil {

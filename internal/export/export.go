@@ -221,7 +221,7 @@ func (w *writer) header(c string, extra ...string) {
 
 // regionsText names the regions of set, or "all" for every region.
 func regionsText(set regions.Set) string {
-	if set == regions.AllRegions() {
+	if set == regions.AllSet() {
 		return "all"
 	}
 	return set.String()

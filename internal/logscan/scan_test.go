@@ -21,7 +21,7 @@ import (
 
 func mailPrefixes() []regions.Range {
 	var out []regions.Range
-	for _, r := range regions.All() {
+	for _, r := range regions.Ranges() {
 		if !r.Retired && r.Service.Mail() {
 			out = append(out, r)
 		}

@@ -58,7 +58,7 @@ func Loader(path string, scope regions.Set) func() (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		all := scope.IsEmpty() || scope == regions.AllRegions()
+		all := scope.IsEmpty() || scope == regions.AllSet()
 		rs := d.Ranges
 		var regs regions.Set
 		if !all {

@@ -110,7 +110,7 @@ func NewEngine(d *regions.Dataset, source string, opt Options) (*Engine, error) 
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	all := opt.Regions.IsEmpty() || opt.Regions == regions.AllRegions()
+	all := opt.Regions.IsEmpty() || opt.Regions == regions.AllSet()
 	if all {
 		opt.Regions = 0
 	}

@@ -132,7 +132,7 @@ func refTier(rs []regions.Range, scope regions.Set, strict bool, a netip.Addr) V
 // reference for addresses inside, at the edges of and around every row
 // (retired ones included), for several scopes.
 func TestEngineAgainstLinearScan(t *testing.T) {
-	rs := regions.All()
+	rs := regions.Ranges()
 	r := mrand.New(mrand.NewPCG(1, 2))
 	var addrs []netip.Addr
 	for _, row := range rs {
@@ -438,7 +438,7 @@ func FuzzDecideAddr(f *testing.F) {
 	f.Add([]byte{41, 74, 201, 132}, true)
 	f.Add([]byte{213, 167, 75, 200}, false)
 	f.Add(netip.MustParseAddr("2001:db8::5").AsSlice(), false)
-	rs := regions.All()
+	rs := regions.Ranges()
 	us := regions.SetOf(regions.US)
 	engines := map[bool]*Engine{
 		false: mustEngine(f, "", Options{Regions: us}),

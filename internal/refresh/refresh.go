@@ -179,7 +179,7 @@ func IncludeRegion(name string) regions.Region {
 	if name == regions.GlobalSPFRecord {
 		return regions.Global
 	}
-	for _, r := range regions.Known() {
+	for _, r := range regions.List() {
 		if in, _ := regions.InfoOf(r); in.SPFInclude != "" && strings.EqualFold(in.SPFInclude, name) {
 			return r
 		}

@@ -26,7 +26,7 @@ body
 
 // Judge one message for an account on the US grid.
 func Example() {
-	us, err := mimecastip.NewForRegions(regions.SetOf(regions.US))
+	us, err := mimecastip.Load(regions.Embedded(), regions.SetOf(regions.US))
 	if err != nil {
 		panic(err)
 	}

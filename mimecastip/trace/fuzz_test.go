@@ -26,7 +26,7 @@ func FuzzTrace(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	scoped, err := mimecastip.NewForRegions(regions.SetOf(regions.US))
+	scoped, err := mimecastip.Load(regions.Embedded(), regions.SetOf(regions.US))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func readFixture(t *testing.T, name string) *Message {
 
 func usTracer(t *testing.T, cfg Config) *Tracer {
 	t.Helper()
-	c, err := mimecastip.NewForRegions(regions.SetOf(regions.US))
+	c, err := mimecastip.Load(regions.Embedded(), regions.SetOf(regions.US))
 	require.NoError(t, err)
 	cfg.Classifier, cfg.Regions = c, regions.SetOf(regions.US)
 	tr, err := New(cfg)

@@ -18,7 +18,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed")
 	flag.Parse()
 	var hits []netip.Prefix
-	for _, r := range regions.All() {
+	for _, r := range regions.Ranges() {
 		if !r.Retired && r.Service.Mail() {
 			hits = append(hits, r.Prefix)
 		}

@@ -1,4 +1,4 @@
-package matcher
+package lpm
 
 import (
 	"fmt"
@@ -107,7 +107,7 @@ func slash16s(rs []regions.Range, max int) []uint32 {
 // published range touches, directly and in IPv4-mapped form, against the
 // trie and the reference; with -short, a sample of each /16.
 func TestFast4EmbeddedExhaustive(t *testing.T) {
-	rs := regions.All()
+	rs := regions.Ranges()
 	m, err := New(rs)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 // TestFast4EmbeddedRandom checks 1M random IPv4 addresses (fewer with
 // -short), plain and mapped, plus special addresses.
 func TestFast4EmbeddedRandom(t *testing.T) {
-	rs := regions.All()
+	rs := regions.Ranges()
 	m, err := New(rs)
 	if err != nil {
 		t.Fatal(err)
@@ -429,7 +429,7 @@ func TestFast4Edge(t *testing.T) {
 
 // TestFast4Allocs guards the hot path: no lookup allocates.
 func TestFast4Allocs(t *testing.T) {
-	m, err := New(regions.All())
+	m, err := New(regions.Ranges())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +453,7 @@ func TestFast4Allocs(t *testing.T) {
 // on a stream of random IPv4 addresses (10% hits). bench/compare has the
 // full comparison.
 func BenchmarkFast4(b *testing.B) {
-	rs := regions.All()
+	rs := regions.Ranges()
 	m, err := New(rs)
 	if err != nil {
 		b.Fatal(err)

@@ -1,4 +1,4 @@
-package matcher
+package lpm
 
 import (
 	"cmp"
@@ -160,9 +160,7 @@ func buildFast4(ps []pfx4) *fast4 {
 	// blocks are made once per slot value, on demand.
 	f := &fast4{idx16: new([1 << 16]uint16)}
 	f.leaves = make([][256]uint16, 1, 1+len(leaves))
-	for i := range leaves {
-		f.leaves = append(f.leaves, leaves[i]) // own leaf i is f.leaves[1+i]
-	}
+	f.leaves = append(f.leaves, leaves...) // own leaf i is f.leaves[1+i]
 	uniLeaf := map[uint16]uint16{0: 0}
 	leafFor := func(slot uint16) uint16 {
 		if l, ok := uniLeaf[slot]; ok {
