@@ -48,6 +48,7 @@ func cmdExport(env *Env, args []string) int {
 	name := fs.String("name", "mimecast", "nftables table, ipset set and iptables chain base name")
 	port := fs.Int("port", 25, "nftables, iptables: TCP port of the ready rules")
 	spfAll := fs.String("spf-all", "~all", "spf: the final all term")
+	ipAllow := fs.Bool("m365-ip-allow-list", false, "m365: also add the ranges to the connection-filter IP Allow List. Against the CIS Microsoft 365 benchmark (2.1.12) and CISA's baseline (MS.EXO.12.1): mail from these IPs skips spam filtering and SPF/DKIM/DMARC checks; Enhanced Filtering (-EFSkipIPs, always written) is the supported way")
 	output := fs.String("o", "", "write to this file, replaced atomically (a temporary file renamed into place), instead of standard output")
 	data := fs.String("data", "", dataFlagUsage)
 	region := regionFlag(fs, "; default every region")
@@ -113,7 +114,7 @@ func cmdExport(env *Env, args []string) int {
 	var buf bytes.Buffer
 	err = export.Write(&buf, f, rs, export.Options{
 		Version: d.Version, Regions: set, Classes: classes, Reject: *reject, Name: *name, Port: *port,
-		SPFAll: *spfAll, Now: now,
+		SPFAll: *spfAll, Now: now, M365IPAllowList: *ipAllow,
 		Warn: func(format string, a ...any) {
 			fmt.Fprintf(env.Stderr, "mimecastip export: warning: "+format+"\n", a...)
 		},

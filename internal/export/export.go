@@ -78,6 +78,14 @@ type Options struct {
 	SPFAll  string                        // spf: the final all term; default "~all"
 	Now     time.Time                     // json: the generated time; default time.Now
 	Warn    func(format string, a ...any) // called for warnings (IPv6 dropped, record too long); may be nil
+
+	// Ports, when not empty, replaces Port: the TCP ports the firewall
+	// formats (nftables, iptables, ip6tables, firewalld) open to the ranges.
+	Ports []int
+	// M365IPAllowList makes m365 also add the ranges to the connection
+	// filter's IP Allow List, against CIS Microsoft 365 2.1.12 and CISA
+	// MS.EXO.12.1; off by default.
+	M365IPAllowList bool
 }
 
 // Select returns the active ranges of d whose service is a mail service
@@ -154,6 +162,10 @@ func Write(w io.Writer, f Format, rs []regions.Range, o Options) error {
 	if o.Port == 0 {
 		o.Port = 25
 	}
+	if len(o.Ports) == 0 {
+		o.Ports = []int{o.Port}
+	}
+	o.Ports = slices.Clone(o.Ports)
 	if o.SPFAll == "" {
 		o.SPFAll = "~all"
 	}

@@ -184,41 +184,65 @@ func writeM365(w *writer) error {
 	if dropped > 0 {
 		w.o.Warn("m365: %d IPv6 prefixes left out (Exchange Online connectors and connection filters take IPv4 only)", dropped)
 	}
-	if len(ps) > M365MaxEntries {
+	if w.o.M365IPAllowList && len(ps) > M365MaxEntries {
 		w.o.Warn("m365: %d entries, more than the %d a connection filter allow list holds", len(ps), M365MaxEntries)
 	}
 	extra := []string{
 		"Exchange Online PowerShell (run Connect-ExchangeOnline first).",
-		"IPv4 only; every prefix shorter than /24 is split into /24s, as connectors and connection filters require:",
+		"IPv4 only; every prefix shorter than /24 is split into /24s, as connectors require (/24 to /32):",
 		fmt.Sprintf("%d entries.", len(ps)),
 	}
 	if dropped > 0 {
 		extra = append(extra, fmt.Sprintf("%d IPv6 prefixes left out: Exchange Online does not take them here.", dropped))
 	}
+	extra = append(extra,
+		"The connector accepts your domains' mail only from these addresses, and Enhanced Filtering",
+		"for Connectors (skip listing) makes EOP skip the Mimecast hops, so SPF, DKIM and DMARC are",
+		"checked against the real sender (EFSkipLastIP off, EFSkipIPs the ranges).")
+	if w.o.M365IPAllowList {
+		extra = append(extra, "--m365-ip-allow-list: also adds the ranges to the connection-filter IP Allow List (see below).")
+	} else {
+		extra = append(extra, "The connection-filter IP Allow List is left alone (CIS Microsoft 365 2.1.12, CISA MS.EXO.12.1).")
+	}
 	w.header("#", extra...)
 	w.printf("\n$MimecastIPs = %s\n\n", psList(ps))
-	w.printf(`# Inbound connector that accepts mail for your domains only from Mimecast.
+	w.printf(`# Inbound connector for mail from Mimecast, restricted to its ranges, with
+# Enhanced Filtering for Connectors skipping those ranges.
 $ConnectorName = "Mimecast inbound"
 if (Get-InboundConnector -Identity $ConnectorName -ErrorAction SilentlyContinue) {
-    Set-InboundConnector -Identity $ConnectorName -SenderIPAddresses $MimecastIPs
+    Set-InboundConnector -Identity $ConnectorName -SenderIPAddresses $MimecastIPs -RestrictDomainsToIPAddresses $true ` + "`" + `
+        -EFSkipLastIP $false -EFSkipIPs $MimecastIPs
 } else {
     New-InboundConnector -Name $ConnectorName -ConnectorType Partner -SenderDomains * ` + "`" + `
-        -RestrictDomainsToIPAddresses $true -RequireTls $true -SenderIPAddresses $MimecastIPs
+        -RestrictDomainsToIPAddresses $true -RequireTls $true -SenderIPAddresses $MimecastIPs ` + "`" + `
+        -EFSkipLastIP $false -EFSkipIPs $MimecastIPs
 }
-
-# Connection filter: skip spam filtering of these IPs. Add does not remove
-# entries of earlier exports; review the list when ranges are retired.
+`)
+	if w.o.M365IPAllowList {
+		w.printf(`
+# Connection filter IP Allow List (--m365-ip-allow-list). Mail from these IPs
+# skips spam filtering and sender authentication: against CIS Microsoft 365
+# 2.1.12 and CISA MS.EXO.12.1, and not needed with Enhanced Filtering. Add
+# does not remove entries of earlier exports; review the list when ranges
+# are retired.
 Set-HostedConnectionFilterPolicy -Identity Default -IPAllowList @{Add=$MimecastIPs}
 `)
+	}
 	return nil
 }
 
 func writeExchange(w *writer) error {
-	w.header("#", "Exchange Server (on-premises) Management Shell. Replaces the connector's RemoteIPRanges.")
+	w.header("#", "Exchange Server (on-premises) Management Shell. Replaces the connector's RemoteIPRanges;",
+		"adds the ranges to the transport's InternalSMTPServers, keeping its other entries.")
 	w.printf("\n$MimecastIPs = %s\n\n", psList(w.merged))
 	w.printf(`# A receive connector dedicated to Mimecast; the most specific match wins.
 $ConnectorName = "$env:COMPUTERNAME\Mimecast inbound"
 Set-ReceiveConnector -Identity $ConnectorName -RemoteIPRanges $MimecastIPs
+
+# Mimecast's gateways are the last hop before this server: list them as
+# internal SMTP servers, so Sender ID and connection filtering evaluate the
+# hop into Mimecast (the real sender) instead of Mimecast's own address.
+Set-TransportConfig -InternalSMTPServers @{Add=$MimecastIPs}
 `)
 	return nil
 }
