@@ -46,7 +46,8 @@ func cmdExport(env *Env, args []string) int {
 	classFlag := fs.String("class", "mimecast,non-spf", "comma-separated classes to export: mimecast, non-spf")
 	reject := fs.String("reject", "", "postfix, postscreen: end with catch-all 0.0.0.0/0 and ::/0 lines rejecting with this text (postfix: \"REJECT TEXT\", or TEXT itself when it starts with a 4NN/5NN code)")
 	name := fs.String("name", "mimecast", "nftables table, ipset set and iptables chain base name")
-	port := fs.Int("port", 25, "nftables, iptables: TCP port of the ready rules")
+	port := fs.String("port", "25", "nftables, iptables, ip6tables, firewalld: comma-separated TCP ports the rules open to the ranges, e.g. 25,389,636")
+	service := fs.String("service", "", "like --port, by name from Mimecast's port table: "+serviceNames()+" (adds to --port when both are given)")
 	spfAll := fs.String("spf-all", "~all", "spf: the final all term")
 	ipAllow := fs.Bool("m365-ip-allow-list", false, "m365: also add the ranges to the connection-filter IP Allow List. Against the CIS Microsoft 365 benchmark (2.1.12) and CISA's baseline (MS.EXO.12.1): mail from these IPs skips spam filtering and SPF/DKIM/DMARC checks; Enhanced Filtering (-EFSkipIPs, always written) is the supported way")
 	output := fs.String("o", "", "write to this file, replaced atomically (a temporary file renamed into place), instead of standard output")
@@ -91,8 +92,9 @@ func cmdExport(env *Env, args []string) int {
 		errorf(env, "export", "--name: %q is not a usable name", *name)
 		return ExitUsage
 	}
-	if *port < 1 || *port > 65535 {
-		errorf(env, "export", "--port: %d is not a TCP port", *port)
+	ports, err := parsePorts(*port, *service, fs)
+	if err != nil {
+		errorf(env, "export", "%v", err)
 		return ExitUsage
 	}
 	d, err := loadDataset(*data)
@@ -113,7 +115,7 @@ func cmdExport(env *Env, args []string) int {
 	}
 	var buf bytes.Buffer
 	err = export.Write(&buf, f, rs, export.Options{
-		Version: d.Version, Regions: set, Classes: classes, Reject: *reject, Name: *name, Port: *port,
+		Version: d.Version, Regions: set, Classes: classes, Reject: *reject, Name: *name, Ports: ports,
 		SPFAll: *spfAll, Now: now, M365IPAllowList: *ipAllow,
 		Warn: func(format string, a ...any) {
 			fmt.Fprintf(env.Stderr, "mimecastip export: warning: "+format+"\n", a...)

@@ -93,12 +93,16 @@ func writeNftables(w *writer) error {
 	}
 	set(n+"_v4", "ipv4_addr", v4)
 	set(n+"_v6", "ipv6_addr", v6)
-	w.printf("\t# Inbound SMTP only from the ranges above.\n")
+	if len(w.o.Ports) == 1 && w.o.Ports[0] == 25 {
+		w.printf("\t# Inbound SMTP only from the ranges above.\n")
+	} else {
+		w.printf("\t# Inbound TCP ports %s only from the ranges above.\n", strings.Trim(nftPorts(w.o.Ports), "{ }"))
+	}
 	w.printf("\tchain smtp_in {\n")
 	w.printf("\t\ttype filter hook input priority filter; policy accept;\n")
-	w.printf("\t\ttcp dport %d ip saddr @%s_v4 accept\n", w.o.Port, n)
-	w.printf("\t\ttcp dport %d ip6 saddr @%s_v6 accept\n", w.o.Port, n)
-	w.printf("\t\ttcp dport %d counter reject with tcp reset\n", w.o.Port)
+	w.printf("\t\ttcp dport %s ip saddr @%s_v4 accept\n", nftPorts(w.o.Ports), n)
+	w.printf("\t\ttcp dport %s ip6 saddr @%s_v6 accept\n", nftPorts(w.o.Ports), n)
+	w.printf("\t\ttcp dport %s counter reject with tcp reset\n", nftPorts(w.o.Ports))
 	w.printf("\t}\n}\n")
 	return nil
 }
@@ -152,7 +156,7 @@ func writeXtables(w *writer, cmd string, ps []netip.Prefix) error {
 	c := chainName(w.o.Name)
 	w.header("#",
 		fmt.Sprintf("Load without touching other rules: %s-restore --noflush < FILE (reloading replaces the chain's rules).", cmd),
-		fmt.Sprintf("Then send inbound SMTP through it once: %s -I INPUT -p tcp --dport %d -j %s", cmd, w.o.Port, c))
+		fmt.Sprintf("Then send inbound SMTP through it once: %s -I INPUT -p tcp %s -j %s", cmd, xtablesPorts(w.o.Ports), c))
 	w.printf("*filter\n:%s - [0:0]\n-F %s\n", c, c)
 	for _, p := range ps {
 		w.printf("-A %s -s %s -j ACCEPT\n", c, p)
