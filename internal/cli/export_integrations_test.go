@@ -60,3 +60,38 @@ func TestExportNewFormatsCLI(t *testing.T) {
 		assert.Contains(t, a.stdout, "result: OK", f)
 	}
 }
+
+func TestAuditOutboundCLI(t *testing.T) {
+	r := cliRun("170.10.129.5\n203.0.113.9\n10.1.2.3\n198.51.100.0/24\n", "audit", "--outbound")
+	assert.Equal(t, ExitFinding, r.code, r.stdout+r.stderr)
+	assert.Regexp(t, `line 3 +10\.1\.2\.3 +ERROR +a private address`, r.stdout)
+	assert.Regexp(t, `line 4 +198\.51\.100\.0/24 +ERROR +a network`, r.stdout)
+	assert.Contains(t, r.stdout, "result: FAIL")
+
+	r = cliRun("8.8.4.4\n9.9.9.9 # second relay\n", "audit", "--outbound")
+	assert.Equal(t, ExitOK, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "result: OK")
+
+	r = cliRun("8.8.4.4\n8.8.4.4\n", "audit", "--outbound", "--json")
+	assert.Equal(t, ExitFinding, r.code)
+	assert.Contains(t, r.stdout, `"kind": "duplicate"`)
+	assert.Contains(t, r.stdout, "already on line 1")
+
+	r = cliRun("# none\n", "audit", "--outbound")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "no authorized outbound address")
+
+	r = cliRun("", "audit", "--help")
+	assert.Contains(t, r.stdout, "-outbound")
+	assert.Contains(t, r.stdout, "networks cannot be added")
+}
+
+func TestRegionsOutboundCLI(t *testing.T) {
+	r := cliRun("", "regions", "--region", "eu")
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Regexp(t, `eu +relay +eu-smtp-outbound-1\.mimecast\.com +\[1\]`, r.stdout)
+	assert.Contains(t, r.stdout, "[1] third-party")
+	r = cliRun("", "regions", "--region", "za", "--json")
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `"Host": "za-smtp-outbound-1.mimecast.co.za"`)
+}

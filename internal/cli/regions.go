@@ -11,20 +11,21 @@ import (
 
 const regionsDescription = `
 List Mimecast's regions (grids) with their account-code prefix, SPF
-include, number of active mail ranges in the dataset and application URLs,
-then the protocol and port table of Mimecast's Data Centers page and the
+include, number of active mail ranges in the dataset, application URLs and
+outbound smarthosts (with their sources), then the protocol and port table of Mimecast's Data Centers page and the
 dataset version. An account's region is named by the start of its account
 code (CUSA... is us); every subcommand's --region takes either.
 
 Exit status: 0; 2 bad usage.`
 
 type regionJSON struct {
-	Region      string        `json:"region"`
-	Name        string        `json:"name"`
-	AccountCode string        `json:"account_code,omitempty"`
-	SPFInclude  string        `json:"spf_include,omitempty"`
-	MailRanges  int           `json:"mail_ranges"`
-	URLs        []regions.URL `json:"urls"`
+	Region      string              `json:"region"`
+	Name        string              `json:"name"`
+	AccountCode string              `json:"account_code,omitempty"`
+	SPFInclude  string              `json:"spf_include,omitempty"`
+	MailRanges  int                 `json:"mail_ranges"`
+	URLs        []regions.URL       `json:"urls"`
+	Outbound    []regions.Smarthost `json:"outbound"`
 }
 
 func cmdRegions(env *Env, args []string) int {
@@ -65,7 +66,7 @@ func cmdRegions(env *Env, args []string) int {
 		if urls == nil {
 			urls = []regions.URL{}
 		}
-		list = append(list, regionJSON{rg.String(), in.Name, in.AccountCode, in.SPFInclude, n, urls})
+		list = append(list, regionJSON{rg.String(), in.Name, in.AccountCode, in.SPFInclude, n, urls, append([]regions.Smarthost{}, regions.Outbound(rg)...)})
 	}
 	if *jsonOut {
 		out := struct {
@@ -106,6 +107,7 @@ func cmdRegions(env *Env, args []string) int {
 		}
 	}
 	w.Flush()
+	writeOutbound(env, list)
 	fmt.Fprintf(env.Stdout, "\nPorts (%s):\n", regions.PortsSource())
 	for _, p := range regions.Ports() {
 		fmt.Fprintf(w, "  %s\t%d\t%s\n", p.Protocol, p.Port, dash(p.Usage))
