@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestExportM365EnhancedFilteringCLI(t *testing.T) {
@@ -67,6 +70,15 @@ func TestAuditOutboundCLI(t *testing.T) {
 	assert.Regexp(t, `line 3 +10\.1\.2\.3 +ERROR +a private address`, r.stdout)
 	assert.Regexp(t, `line 4 +198\.51\.100\.0/24 +ERROR +a network`, r.stdout)
 	assert.Contains(t, r.stdout, "result: FAIL")
+	// the README shows this run verbatim
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	cmd := "$ printf '170.10.129.5\\n203.0.113.9\\n10.1.2.3\\n198.51.100.0/24\\n' | mimecastip audit --outbound\n"
+	i := strings.Index(string(readme), cmd)
+	require.GreaterOrEqual(t, i, 0, "README example missing")
+	block := string(readme)[i+len(cmd):]
+	block = block[:strings.Index(block, "```")]
+	assert.Equal(t, block, r.stdout)
 
 	r = cliRun("8.8.4.4\n9.9.9.9 # second relay\n", "audit", "--outbound")
 	assert.Equal(t, ExitOK, r.code, r.stdout+r.stderr)
