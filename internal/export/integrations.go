@@ -52,8 +52,9 @@ func writeExim(w *writer) error {
 		"Exim host list: save as "+EximHostsPath+" (one network a line). Main configuration:",
 		"  hostlist mimecast_hosts = "+EximHostsPath,
 		"  acl_smtp_connect = acl_check_mimecast",
-		"ACL section (after begin acl); if acl_smtp_connect is already set, put the two rules first in that ACL:",
+		"ACL section (after begin acl); if acl_smtp_connect is already set, put the rules first in that ACL:",
 		"  acl_check_mimecast:",
+		"    accept hosts = <; 127.0.0.1 ; ::1",
 		"    accept hosts = +mimecast_hosts",
 		"    deny   message = $sender_host_address is not a Mimecast gateway",
 		"While the file is unreadable Exim drops the connection unanswered (senders retry later).",
@@ -79,7 +80,8 @@ func writeHAProxy(w *writer) error {
 		"  backend smtp_mx",
 		"      mode tcp",
 		"      server mx 127.0.0.1:2525 send-proxy-v2",
-		"Check with haproxy -c -f /etc/haproxy/haproxy.cfg.")
+		"The MTA on 127.0.0.1:2525 must read the PROXY header (Postfix: smtpd_upstream_proxy_protocol =",
+		"haproxy), or it sees every client as 127.0.0.1. Check with haproxy -c -f /etc/haproxy/haproxy.cfg.")
 	for _, p := range w.merged {
 		w.printf("%s\n", p)
 	}
@@ -98,9 +100,12 @@ func writeNginx(w *writer) error {
 		"          listen 25;",
 		"          include "+NginxPath+";",
 		"          proxy_pass 127.0.0.1:2525;",
+		"          proxy_protocol on;",
 		"      }",
 		"  }",
-		"Check with nginx -t. The final deny all refuses every other address.")
+		"The MTA on 127.0.0.1:2525 must read the PROXY header (Postfix: smtpd_upstream_proxy_protocol =",
+		"haproxy), or it sees every client as 127.0.0.1. Check with nginx -t. The final deny all",
+		"refuses every other address.")
 	for _, p := range w.merged {
 		w.printf("allow %s;\n", p)
 	}

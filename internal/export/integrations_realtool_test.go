@@ -74,12 +74,18 @@ func pairs(srcs []string, dst string) string {
 	return strings.Join(b, " ")
 }
 
+// expectDial checks the dial results of srcs to dst: want "banner" (the
+// backend answered), "proxied" (it answered and its PROXY header named
+// the source), or anything else for "not reached".
 func expectDial(t *testing.T, res map[string]string, srcs []string, dst, want string, out string) {
 	t.Helper()
 	for _, s := range srcs {
 		got, ok := res[s+">"+dst]
 		require.True(t, ok, "no result for %s>%s:\n%s", s, dst, out)
-		if want == "banner" {
+		if want == "proxied" {
+			assert.Equal(t, "banner", got, "%s>%s:\n%s", s, dst, out)
+			assert.Equal(t, s, res[s+">"+dst+" from"], "%s>%s: the backend must see the client's address in the PROXY header", s, dst)
+		} else if want == "banner" {
 			assert.Equal(t, "banner", got, "%s>%s:\n%s", s, dst, out)
 		} else {
 			assert.NotEqual(t, "banner", got, "%s>%s reached the backend:\n%s", s, dst, out)
@@ -247,6 +253,9 @@ func TestEximReal(t *testing.T) {
 		assert.Regexp(t, `(?m)^550 `+regexp.QuoteMeta(a)+` is not a Mimecast gateway`, o, a)
 		assert.NotRegexp(t, `(?m)^220 `, o, a)
 	}
+	// local clients on the loopback are accepted by the first rule
+	assert.Regexp(t, `(?m)^220 mx\.example\.org ESMTP`, bh("127.0.0.1"))
+	assert.Regexp(t, `(?m)^220 mx\.example\.org ESMTP`, bh("::1"))
 	// An unreadable list drops the connection unanswered (the sender
 	// retries): it never accepts and never rejects for good.
 	require.NoError(t, os.Remove(hosts))
@@ -268,12 +277,12 @@ func TestHAProxyReal(t *testing.T) {
 	assert.NotContains(t, o+e, "WARNING", o+e)
 	assert.Contains(t, o+e, "Configuration file is valid")
 
-	script := "helper_bg serve 127.0.0.1:2525 &\nb=$!\nhaproxy -f " + cfg + " -db &\nh=$!\n" +
+	script := "helper_bg serve-proxy 127.0.0.1:2525 &\nb=$!\nhaproxy -f " + cfg + " -db &\nh=$!\n" +
 		"helper wait 127.0.0.1:2525\nhelper wait 127.0.0.1:25\n" +
 		"helper dial \"" + pairs(in, "127.0.0.1:25") + " " + pairs(out, "127.0.0.1:25") + "\"\n" +
 		"kill $h $b\n"
 	res, dials := netnsRun(t, append(slices.Clone(in), out...), script)
-	expectDial(t, dials, in, "127.0.0.1:25", "banner", res)
+	expectDial(t, dials, in, "127.0.0.1:25", "proxied", res)
 	expectDial(t, dials, out, "127.0.0.1:25", "no", res)
 }
 
@@ -297,12 +306,12 @@ func TestNginxReal(t *testing.T) {
 	assert.Contains(t, o+e, "test is successful")
 	assert.NotContains(t, o+e, "[warn]", o+e)
 
-	script := "helper_bg serve 127.0.0.1:2525 &\nb=$!\nnginx -p " + dir + " -e " + dir + "/error.log -c " + conf + " -g 'daemon off;' &\nn=$!\n" +
+	script := "helper_bg serve-proxy 127.0.0.1:2525 &\nb=$!\nnginx -p " + dir + " -e " + dir + "/error.log -c " + conf + " -g 'daemon off;' &\nn=$!\n" +
 		"helper wait 127.0.0.1:2525\nhelper wait 127.0.0.1:25\n" +
 		"helper dial \"" + pairs(in, "127.0.0.1:25") + " " + pairs(out, "127.0.0.1:25") + "\"\n" +
 		"kill $n $b\n"
 	res, dials := netnsRun(t, append(slices.Clone(in), out...), script)
-	expectDial(t, dials, in, "127.0.0.1:25", "banner", res)
+	expectDial(t, dials, in, "127.0.0.1:25", "proxied", res)
 	expectDial(t, dials, out, "127.0.0.1:25", "no", res)
 }
 

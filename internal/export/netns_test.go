@@ -3,7 +3,9 @@ package export
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -31,8 +33,10 @@ const (
 // MIMECASTIP_NETNS_HELPER set to the mode.
 //
 //	serve ADDR...    accept on every ADDR, write probeBanner, close
+//	serve-proxy ADDR...  the same, after reading a PROXY header, whose
+//	                 source follows the banner ("from=-" without one)
 //	dial SRC>DST...  connect from SRC to DST and print one line per pair:
-//	                 "SRC>DST banner|closed|refused|error"
+//	                 "SRC>DST banner|closed|refused|error [PROXY source]"
 //	wait DST         retry until DST accepts a connection (up to 10 s)
 func TestNetnsHelper(t *testing.T) {
 	mode := os.Getenv(netnsHelperEnv)
@@ -41,7 +45,7 @@ func TestNetnsHelper(t *testing.T) {
 	}
 	args := strings.Fields(os.Getenv(netnsHelperEnv + "_ARGS"))
 	switch mode {
-	case "serve":
+	case "serve", "serve-proxy":
 		for _, a := range args {
 			l, err := net.Listen("tcp", a)
 			if err != nil {
@@ -54,9 +58,15 @@ func TestNetnsHelper(t *testing.T) {
 					if err != nil {
 						return
 					}
-					fmt.Fprintf(c, "%s\r\n", probeBanner)
-					time.Sleep(50 * time.Millisecond)
-					c.Close()
+					go func() {
+						from := "-"
+						if mode == "serve-proxy" {
+							from = proxySource(c)
+						}
+						fmt.Fprintf(c, "%s from=%s\r\n", probeBanner, from)
+						time.Sleep(50 * time.Millisecond)
+						c.Close()
+					}()
 				}
 			}()
 		}
@@ -77,30 +87,65 @@ func TestNetnsHelper(t *testing.T) {
 	case "dial":
 		for _, pair := range args {
 			src, dst, _ := strings.Cut(pair, ">")
-			fmt.Printf("%s %s\n", pair, probe(src, dst))
+			res, from := probe(src, dst)
+			fmt.Printf("%s %s %s\n", pair, res, from)
 		}
 		os.Exit(0)
 	}
 	os.Exit(2)
 }
 
-// probe connects from src to dst and says what happened.
-func probe(src, dst string) string {
+// probe connects from src to dst and says what happened, and for a
+// banner the source address the backend saw in a PROXY header ("-": none).
+func probe(src, dst string) (result, from string) {
 	d := net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
 	c, err := d.Dial("tcp", dst)
 	if err != nil {
 		if strings.Contains(err.Error(), "refused") {
-			return "refused"
+			return "refused", "-"
 		}
-		return "error"
+		return "error", "-"
 	}
 	defer c.Close()
 	c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	line, _ := bufio.NewReader(c).ReadString('\n')
-	if strings.TrimSpace(line) == probeBanner {
-		return "banner"
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(line), probeBanner+" from="); ok {
+		return "banner", rest
 	}
-	return "closed"
+	return "closed", "-"
+}
+
+// proxySource reads a PROXY protocol header (v1 or v2, TCP over IPv4)
+// from the start of c and returns its source address, or "-" when the
+// peer sends none within 2 s (an SMTP client waits for the banner).
+func proxySource(c net.Conn) string {
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	defer c.SetReadDeadline(time.Time{})
+	br := bufio.NewReader(c)
+	head, err := br.Peek(12)
+	if err != nil {
+		return "-"
+	}
+	if string(head) == "\r\n\r\n\x00\r\nQUIT\n" {
+		var h [16]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil || h[13]>>4 != 1 {
+			return "bad-v2"
+		}
+		n := int(h[14])<<8 | int(h[15])
+		body := make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil || n < 12 {
+			return "bad-v2"
+		}
+		return netip.AddrFrom4([4]byte(body[:4])).String()
+	}
+	if strings.HasPrefix(string(head), "PROXY ") {
+		line, _ := br.ReadString('\n')
+		if f := strings.Fields(line); len(f) >= 3 {
+			return f[2]
+		}
+		return "bad-v1"
+	}
+	return "-"
 }
 
 // netnsRun runs script with sh in a new network namespace whose loopback
@@ -128,8 +173,9 @@ func netnsRun(t *testing.T, srcs []string, script string) (string, map[string]st
 	res := map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
-		if len(f) == 2 && strings.Contains(f[0], ">") {
+		if len(f) == 3 && strings.Contains(f[0], ">") {
 			res[f[0]] = f[1]
+			res[f[0]+" from"] = f[2]
 		}
 	}
 	return out, res
