@@ -93,18 +93,26 @@ func expectDial(t *testing.T, res map[string]string, srcs []string, dst, want st
 	}
 }
 
-func TestSpamAssassinReal(t *testing.T) {
-	testenv.RequireCommands(t, "spamassassin")
-	text, rs := export(t, "spamassassin", mustSet("us"), Options{})
-	in, _ := connProbes(rs)
-	site := t.TempDir()
+// copyPre copies SpamAssassin's plugin loaders (*.pre) of the installed
+// site configuration into site, which replaces it in the tests.
+func copyPre(t *testing.T, site string) {
+	t.Helper()
 	pre, err := filepath.Glob("/etc/spamassassin/*.pre")
 	require.NoError(t, err)
+	require.NotEmpty(t, pre, "no /etc/spamassassin/*.pre")
 	for _, p := range pre {
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(site, filepath.Base(p)), b, 0o644))
 	}
+}
+
+func TestSpamAssassinReal(t *testing.T) {
+	testenv.RequireCommands(t, "spamassassin")
+	text, rs := export(t, "spamassassin", mustSet("us"), Options{})
+	in, _ := connProbes(rs)
+	site := t.TempDir()
+	copyPre(t, site)
 	home := t.TempDir()
 	sa := func(stdin string, args ...string) (string, string, int) {
 		cmd := exec.Command("spamassassin", append([]string{"--siteconfigpath=" + site, "-x"}, args...)...)
@@ -448,4 +456,78 @@ func TestIptablesPorts(t *testing.T) {
 		expectDial(t, dials, out, "127.0.0.1:"+p, "no", res)
 	}
 	expectDial(t, dials, append(slices.Clone(in), out...), "127.0.0.1:2626", "banner", res)
+}
+
+// TestIntegrationsIPv6 feeds the synthetic dataset (both families) to the
+// tools that take IPv6, for the day the data has IPv6 ranges.
+func TestIntegrationsIPv6(t *testing.T) {
+	testenv.RequireCommands(t, "spamassassin", "haproxy", "nginx", "policyd-spf")
+	exim := testenv.Executable(t, "exim4 (unpacked exim4-daemon-light)", os.Getenv("MIMECASTIP_EXIM"), eximBinary)
+	dir := t.TempDir()
+	for d := dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
+		require.NoError(t, os.Chmod(d, 0o755))
+	}
+	save := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	const in6, out6 = "2a0b:4340:10::5", "2a0c::1"
+
+	// SpamAssassin: lint without a warning
+	site := filepath.Join(dir, "sa")
+	require.NoError(t, os.Mkdir(site, 0o755))
+	copyPre(t, site)
+	save("sa/mimecast.cf", exportSynthetic(t, "spamassassin"))
+	cmd := exec.Command("spamassassin", "--siteconfigpath="+site, "-x", "--lint")
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	o, err := cmd.CombinedOutput()
+	assert.NoError(t, err, "%s", o)
+	assert.Empty(t, string(o))
+
+	// Exim: the IPv6 gateway accepted, another IPv6 address refused
+	text := exportSynthetic(t, "exim")
+	hosts := save("mimecast.hosts", text)
+	snip := replaceAll(t, headerSnippet(t, text), EximHostsPath, hosts)
+	i := slices.Index(snip, "acl_check_mimecast:")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "spool"), 0o777))
+	conf := save("exim.conf", "primary_hostname = mx.example.org\nspool_directory = "+dir+"/spool\nlog_file_path = "+dir+"/%slog\n"+
+		strings.Join(snip[:i], "\n")+"\nbegin acl\n"+strings.Join(snip[i:], "\n")+"\n")
+	bh := func(addr string) string {
+		c := exec.Command(exim, "-C", conf, "-bh", addr)
+		c.Stdin = strings.NewReader("QUIT\r\n")
+		o, _ := c.CombinedOutput()
+		return string(o)
+	}
+	assert.Regexp(t, `(?m)^220 `, bh(in6))
+	assert.Regexp(t, `(?m)^550 `, bh(out6))
+
+	// HAProxy and nginx accept the file
+	text = exportSynthetic(t, "haproxy")
+	lst := save("mimecast.lst", text)
+	cfg := save("haproxy.cfg", "defaults\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n"+
+		strings.Join(replaceAll(t, headerSnippet(t, text), HAProxyPath, lst), "\n")+"\n")
+	ho, he, code := run(t, "haproxy", "-c", "-f", cfg)
+	assert.Equal(t, 0, code, ho+he)
+	assert.NotContains(t, ho+he, "WARNING")
+	text = exportSynthetic(t, "nginx")
+	inc := save("mimecast-allow.conf", text)
+	nconf := save("nginx.conf", "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\npid "+dir+"/nginx.pid;\nerror_log "+dir+"/error.log;\nevents {}\n"+
+		strings.Join(replaceAll(t, headerSnippet(t, text), NginxPath, inc), "\n")+"\n")
+	no, ne, code := run(t, "nginx", "-t", "-p", dir, "-e", dir+"/error.log", "-c", nconf)
+	assert.Equal(t, 0, code, no+ne)
+	assert.NotContains(t, no+ne, "[warn]")
+
+	// policyd-spf: the IPv6 gateway is whitelisted
+	var line string
+	for _, l := range strings.Split(exportSynthetic(t, "policyd-spf"), "\n") {
+		if strings.HasPrefix(l, "Whitelist = ") {
+			line = l
+		}
+	}
+	pconf := save("policyd-spf.conf", "debugLevel = 0\n"+line+"\n")
+	reqs := save("requests", "request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address="+in6+
+		"\nhelo_name=mail.example.com\nsender=alice@example.com\nrecipient=bob@example.org\n\n")
+	po, _ := netnsRun(t, nil, "policyd-spf "+pconf+" < "+reqs+"\n")
+	assert.Contains(t, po, "SPF skipped for whitelisted relay - client-ip="+in6+";")
 }
