@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/seed-b311f21d/go-mimecastip/internal/testenv"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
@@ -48,11 +49,10 @@ func startGate(t *testing.T, c Classifier) string {
 // dialFrom connects to addr from the loopback address src.
 func dialFrom(t *testing.T, src, addr string) net.Conn {
 	t.Helper()
+	testenv.RequireLoopbackSource(t, src)
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
 	c, err := d.Dial("tcp4", addr)
-	if err != nil {
-		t.Skipf("cannot dial from %s (needs the whole of 127.0.0.0/8 on lo): %v", src, err)
-	}
+	require.NoError(t, err, "dial from %s", src)
 	t.Cleanup(func() { c.Close() })
 	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
 	return c

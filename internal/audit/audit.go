@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -101,7 +102,80 @@ type Options struct {
 }
 
 type index struct {
-	selected, other, retired, notMail iprange.Set
+	selected, other, retired, notMail, known iprange.Set
+}
+
+const foreignAll = "not a Mimecast range: mail from it skips the gateway (a bypass attackers and spam use)"
+
+// classify adds the findings of an allow entry that overlaps a Mimecast
+// range: the part that is not Mimecast, and the parts that are another
+// region's, retired, or not mail ranges.
+func (ix *index) classify(rg iprange.Range, add func(Finding), set regions.Set, othRows, retRows, webRows *rowSet) {
+	s := iprange.FromRange(rg)
+	oth, ret, web := othRows.near(rg), retRows.near(rg), webRows.near(rg)
+	if f := s.Minus(ix.known); !f.IsEmpty() {
+		msg := foreignAll
+		if !f.Equal(s) {
+			msg = fmt.Sprintf("%s of its addresses are not Mimecast: mail from them skips the gateway", count(f))
+		}
+		add(Finding{KindForeign, Error, msg, prefixStrings(f)})
+	}
+	if p := s.Intersect(ix.other); !p.IsEmpty() {
+		add(Finding{KindOtherRegion, Warning, "Mimecast range of another region (" + regionsOf(p, oth) + "), not of " + orNone(set) + "; not needed unless the account moves", rowPrefixes(p, oth)})
+	}
+	if p := s.Intersect(ix.retired); !p.IsEmpty() {
+		add(Finding{KindRetired, Warning, "retired Mimecast range (" + describe(p, ret) + "); remove it only after Mimecast's double-run period ends", rowPrefixes(p, ret)})
+	}
+	if p := s.Intersect(ix.notMail); !p.IsEmpty() {
+		add(Finding{KindNotMail, Warning, "Mimecast " + servicesOf(p, web) + " address, not a mail range: no mail comes from it", rowPrefixes(p, web)})
+	}
+}
+
+// rowSet is dataset rows with their address ranges, to find the rows
+// near an entry without set arithmetic.
+type rowSet struct {
+	rows []regions.Range
+	rr   []iprange.Range
+}
+
+func newRowSet(rows []regions.Range) *rowSet {
+	rs := &rowSet{rows: rows, rr: make([]iprange.Range, len(rows))}
+	for i, r := range rows {
+		rs.rr[i] = iprange.RangeOf(r.Prefix)
+	}
+	return rs
+}
+
+// near returns the rows whose range overlaps rg.
+func (rs *rowSet) near(rg iprange.Range) []regions.Range {
+	var out []regions.Range
+	for i, r := range rs.rr {
+		if r.From.Compare(rg.To) <= 0 && rg.From.Compare(r.To) <= 0 {
+			out = append(out, rs.rows[i])
+		}
+	}
+	return out
+}
+
+// overlaps reports whether rg shares an address with one of rs (sorted,
+// disjoint, as Set.Ranges returns them).
+func overlaps(rs []iprange.Range, rg iprange.Range) bool {
+	j, _ := slices.BinarySearchFunc(rs, rg.From, func(r iprange.Range, a netip.Addr) int { return r.To.Compare(a) })
+	return j < len(rs) && rs[j].From.Compare(rg.To) <= 0
+}
+
+// inside reports whether r lies within rg.
+func inside(r, rg iprange.Range) bool {
+	return rg.From.Compare(r.From) <= 0 && r.To.Compare(rg.To) <= 0
+}
+
+func rangeStrings(rg iprange.Range) []string {
+	ps := rg.Prefixes()
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }
 
 func setOfRanges(rs []regions.Range) iprange.Set {
@@ -190,9 +264,17 @@ func Audit(entries []Entry, o Options) *Report {
 	ix.retired = ix.retired.Minus(ix.selected).Minus(ix.other)
 	ix.notMail = ix.notMail.Minus(ix.selected).Minus(ix.other).Minus(ix.retired)
 	known := ix.selected.Union(ix.other).Union(ix.retired).Union(ix.notMail)
+	ix.known = known
 
-	var seen iprange.Builder
-	for _, e := range entries {
+	kr := known.Ranges()
+	selR := make([]iprange.Range, len(sel))
+	for i, r := range sel {
+		selR[i] = iprange.RangeOf(r.Prefix)
+	}
+	redundant := coveredByEarlier(entries)
+	othRows, retRows, webRows := newRowSet(oth), newRowSet(ret), newRowSet(web)
+	rep.Entries = make([]EntryReport, 0, len(entries))
+	for i, e := range entries {
 		er := EntryReport{Line: e.Line, Text: e.Text}
 		add := func(f Finding) { er.Findings = append(er.Findings, f) }
 		switch {
@@ -201,35 +283,22 @@ func Audit(entries []Entry, o Options) *Report {
 		case e.Deny:
 			add(Finding{KindDeny, Info, "on a rejecting line; not part of the allowlist", nil})
 		default:
-			s := iprange.FromRange(e.Range)
 			if e.NonCanonical {
 				add(Finding{KindNonCanonical, Error, fmt.Sprintf("host bits set: Postfix skips this rule (\"non-null host address bits\") and nginx warns; write %s", e.Prefix), []string{e.Prefix.String()}})
 			}
-			if f := s.Minus(known); !f.IsEmpty() {
-				msg := "not a Mimecast range: mail from it skips the gateway (a bypass attackers and spam use)"
-				if !f.Equal(s) {
-					msg = fmt.Sprintf("%s of its addresses are not Mimecast: mail from them skips the gateway", count(f))
+			if !overlaps(kr, e.Range) {
+				// The common case of a long foreign list: no set arithmetic.
+				add(Finding{KindForeign, Error, foreignAll, rangeStrings(e.Range)})
+			} else {
+				ix.classify(e.Range, add, set, othRows, retRows, webRows)
+				for j, r := range selR {
+					if inside(r, e.Range) {
+						er.Covers = append(er.Covers, sel[j].Prefix.String())
+					}
 				}
-				add(Finding{KindForeign, Error, msg, prefixStrings(f)})
 			}
-			if p := s.Intersect(ix.other); !p.IsEmpty() {
-				add(Finding{KindOtherRegion, Warning, "Mimecast range of another region (" + regionsOf(p, oth) + "), not of " + orNone(set) + "; not needed unless the account moves", rowPrefixes(p, oth)})
-			}
-			if p := s.Intersect(ix.retired); !p.IsEmpty() {
-				add(Finding{KindRetired, Warning, "retired Mimecast range (" + describe(p, ret) + "); remove it only after Mimecast's double-run period ends", rowPrefixes(p, ret)})
-			}
-			if p := s.Intersect(ix.notMail); !p.IsEmpty() {
-				add(Finding{KindNotMail, Warning, "Mimecast " + servicesOf(p, web) + " address, not a mail range: no mail comes from it", rowPrefixes(p, web)})
-			}
-			prev := seen.Set()
-			if !prev.IsEmpty() && prev.Covers(s) {
+			if redundant[i] {
 				add(Finding{KindRedundant, Info, "already covered by earlier entries", nil})
-			}
-			seen.AddRange(e.Range)
-			for _, r := range sel {
-				if s.Covers(iprange.FromPrefixes(r.Prefix)) {
-					er.Covers = append(er.Covers, r.Prefix.String())
-				}
 			}
 		}
 		er.Status = status(er.Findings)
@@ -266,9 +335,22 @@ func Audit(entries []Entry, o Options) *Report {
 	sm.Entries = len(entries)
 	sm.Published = len(sel)
 	for _, er := range rep.Entries {
-		has := map[string]bool{}
+		var has struct{ deny, invalid, foreign, other, retired, notMail bool }
 		for _, f := range er.Findings {
-			has[f.Kind] = true
+			switch f.Kind {
+			case KindDeny:
+				has.deny = true
+			case KindInvalid, KindNonCanonical:
+				has.invalid = true
+			case KindForeign:
+				has.foreign = true
+			case KindOtherRegion:
+				has.other = true
+			case KindRetired:
+				has.retired = true
+			case KindNotMail:
+				has.notMail = true
+			}
 			switch f.Level {
 			case Error:
 				sm.Errors++
@@ -277,21 +359,21 @@ func Audit(entries []Entry, o Options) *Report {
 			}
 		}
 		switch {
-		case has[KindDeny]:
+		case has.deny:
 			sm.Deny++
-		case has[KindInvalid] || has[KindNonCanonical]:
+		case has.invalid:
 			sm.Invalid++
 		}
-		if has[KindForeign] {
+		if has.foreign {
 			sm.Foreign++
 		}
-		if has[KindOtherRegion] {
+		if has.other {
 			sm.OtherRegion++
 		}
-		if has[KindRetired] {
+		if has.retired {
 			sm.Retired++
 		}
-		if has[KindNotMail] {
+		if has.notMail {
 			sm.NotMail++
 		}
 		if er.Status == KindOK || er.Status == KindRedundant {
@@ -306,8 +388,10 @@ func Audit(entries []Entry, o Options) *Report {
 		}
 		sm.Errors++
 	}
-	if set.IsEmpty() {
-		sm.Errors++ // nothing to check against
+	if len(sel) == 0 {
+		// No region, or one without a published range of the classes:
+		// nothing to check the list against, so it cannot pass.
+		sm.Errors++
 	}
 	rep.OK = sm.Errors == 0
 	return rep

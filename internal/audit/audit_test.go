@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func TestExportsAuditClean(t *testing.T) {
 			}
 			var b bytes.Buffer
 			rs := export.Select(d, set, mail)
-			require.NoError(t, export.Write(&b, f, rs, export.Options{Version: d.Version, Regions: set, Classes: mail, Reject: "no", Now: time.Unix(0, 0)}))
+			require.NoError(t, export.Write(&b, f, rs, export.Options{Version: d.Version, Regions: set, Classes: mail, Reject: "REJECT Not Mimecast", Now: time.Unix(0, 0)}))
 			rep := Audit(parse(t, b.String()), Options{Dataset: d, Regions: set})
 			var tb bytes.Buffer
 			require.NoError(t, rep.WriteText(&tb, f.Name))
@@ -202,11 +203,145 @@ func TestParseEncodings(t *testing.T) {
 	}
 }
 
+// TestParseMapped: an IPv4-mapped IPv6 entry matches no IPv4 client in
+// Postfix, nft or iptables; it is invalid, and the message says why and
+// what to write instead.
 func TestParseMapped(t *testing.T) {
-	es := parse(t, "::ffff:170.10.128.0/118\n")
+	for in, instead := range map[string]string{
+		"::ffff:170.10.128.0/118":                   "170.10.128.0/22",
+		"::ffff:170.10.128.5":                       "170.10.128.5",
+		"ip6:::ffff:170.10.129.0/120":               "170.10.129.0/24",
+		"::ffff:170.10.128.1 - ::ffff:170.10.128.9": "170.10.128.1-170.10.128.9",
+		"::FFFF:AA0A:8000/118":                      "170.10.128.0/22",
+	} {
+		es := parse(t, in+"\n")
+		require.Len(t, es, 1, in)
+		assert.Contains(t, es[0].Invalid, "IPv4-mapped", in)
+		assert.Contains(t, es[0].Invalid, "Postfix, nft and iptables", in)
+		assert.Contains(t, es[0].Invalid, "write "+instead, in)
+		assert.False(t, es[0].Range.From.IsValid(), in)
+	}
+	// Shorter than /96 it is an IPv6 prefix like any other.
+	es := parse(t, "::ffff:0:0/90\n")
 	require.Len(t, es, 1)
 	assert.Empty(t, es[0].Invalid)
-	assert.Equal(t, "170.10.128.0/22", es[0].Prefix.String())
+}
+
+// TestParseMalformed: every word that tries to be an address, CIDR or
+// range and is not a valid one is an invalid entry with its line number;
+// none is skipped or read as something else.
+func TestParseMalformed(t *testing.T) {
+	bad := []string{
+		"010.1.1.1", "300.1.1.1", "170.10.1290.0/24", "170.10.129/24", "170.10.128.0/2A", "170.10.128.0/",
+		"170.10.128.0/024", "170.10.128.0/33", "2001:db8::/129", "1.2.3.4:25", "1.2.3", "1.2.3.4.5",
+		"/24", "ip4:170.10.128", "ip4:", "ip6:2001:db8:::1", "2001:db8:::1/48", "fe80::1%eth0",
+		"10.0.0.0/255.0.255.0", "10.0.0.0/255.255.0.300", "1.2.3.4-1.2.3.300", "1.2.3.9-1.2.3.1",
+		"1.2.3.4-::1", "170.10.128.0/24/25", "170.10.128.0–170.10.128.9", "170.10.128.0x",
+		"07:14:45", "2001:db8::g",
+	}
+	var text strings.Builder
+	for _, b := range bad {
+		text.WriteString("170.10.128.0/24 " + b + "\n")
+	}
+	es := parse(t, text.String())
+	byLine := map[int][]Entry{}
+	for _, e := range es {
+		byLine[e.Line] = append(byLine[e.Line], e)
+	}
+	for i, b := range bad {
+		got := byLine[i+1]
+		require.Len(t, got, 2, "%q: %+v", b, got)
+		assert.Empty(t, got[0].Invalid)
+		assert.NotEmpty(t, got[1].Invalid, "%q must be invalid: %+v", b, got[1])
+		assert.False(t, got[1].Range.From.IsValid(), b)
+	}
+
+	// Negated patterns (Postfix cidr "!", iptables "! -s", nft "!=")
+	// match everything else: not an allowlist entry that can be checked.
+	for _, line := range []string{"!8.8.8.8 OK", "-A INPUT ! -s 8.8.8.8 -j ACCEPT", "ip saddr != 8.8.8.8 accept"} {
+		es := parse(t, line+"\n")
+		require.Len(t, es, 1, line)
+		assert.Contains(t, es[0].Invalid, "negated", line)
+	}
+
+	// In an SPF record, +all and the DNS mechanisms allow what audit
+	// cannot see: errors, not a silent partial check.
+	es = parse(t, "@ IN TXT ( \"v=spf1 ip4:170.10.128.0/22 include:_spf.example.com a mx:mx.example.com \"\n"+
+		"\"ptr exists:%{i}.x.example redirect=_spf.example.net +all all ~all -all ?all\" )\n")
+	var spf []string
+	for _, e := range es {
+		if e.Invalid != "" {
+			spf = append(spf, e.Text)
+		}
+	}
+	assert.Equal(t, []string{"include:_spf.example.com", "a", "mx:mx.example.com", "ptr", "exists:%", "redirect", "+all", "all"}, spf)
+	// The words are harmless outside an SPF record.
+	es = parse(t, "170.10.128.0/24 a mx all include\n")
+	require.Len(t, es, 1)
+
+	// A range with spaces whose end is broken is one invalid entry.
+	es = parse(t, "1.2.3.4 - 1.2.3.256\n")
+	require.Len(t, es, 1)
+	assert.NotEmpty(t, es[0].Invalid)
+	assert.Equal(t, "1.2.3.4 - 1.2.3.256", es[0].Text)
+}
+
+// TestParseNotAddresses: words of the export formats and of Postfix
+// actions are not entries: enhanced status codes after a reply code,
+// "[0:0]" counters, ports, hostnames.
+func TestParseNotAddresses(t *testing.T) {
+	es := parse(t, "0.0.0.0/0 554 5.7.1 Not a Mimecast relay\n::/0 REJECT 5.7.1 no\n:MIMECAST-SMTP - [0:0]\n"+
+		"tcp dport 25 counter\nmail.example.com\n2026-11-22\n\"generated\": \"2023-11-14T22:13:20Z\"\n")
+	var texts []string
+	for _, e := range es {
+		texts = append(texts, e.Text)
+		assert.Empty(t, e.Invalid, e.Text)
+	}
+	assert.Equal(t, []string{"0.0.0.0/0", "::/0"}, texts)
+
+	// A Unicode space (pasted from a web page) separates like a space.
+	es = parse(t, "170.10.128.0/24\u00a0\u00a0170.10.129.0/24\n")
+	require.Len(t, es, 2)
+	assert.Empty(t, es[1].Invalid)
+	// [v6]/NN in brackets.
+	es = parse(t, "[2001:db8::]/32 OK\n")
+	require.Len(t, es, 1)
+	assert.Equal(t, "2001:db8::/32", es[0].Prefix.String())
+}
+
+// TestAuditMalformedFails is issue 11's case: a full US allowlist plus
+// malformed entries was "result: OK", exit 0.
+func TestAuditMalformedFails(t *testing.T) {
+	us := regions.SetOf(regions.US)
+	full := exportText(t, "plain", us)
+	base := strings.Count(full, "\n")
+	rep := Audit(parse(t, full), Options{Regions: us})
+	require.True(t, rep.OK, "the export alone is clean")
+	for _, b := range []string{"010.1.1.1", "300.1.1.1", "170.10.1290.0/24", "170.10.129/24", "170.10.128.0/2A", "::ffff:170.10.128.0/118"} {
+		rep := Audit(parse(t, full+b+"\n"), Options{Regions: us})
+		assert.False(t, rep.OK, b)
+		assert.Equal(t, 1, rep.Summary.Invalid, b)
+		assert.Equal(t, 1, rep.Summary.Errors, b)
+		last := rep.Entries[len(rep.Entries)-1]
+		assert.Equal(t, base+1, last.Line, b)
+		assert.Equal(t, KindInvalid, last.Status, b)
+		var out bytes.Buffer
+		require.NoError(t, rep.WriteText(&out, "x"))
+		assert.Contains(t, out.String(), fmt.Sprintf("line %d", base+1), b)
+		assert.Contains(t, out.String(), "INVALID", b)
+		assert.Contains(t, out.String(), "result: FAIL", b)
+	}
+}
+
+func exportText(t testing.TB, format string, set regions.Set) string {
+	t.Helper()
+	f, ok := export.Lookup(format)
+	require.True(t, ok)
+	mail := []mimecastip.Class{mimecastip.Mimecast, mimecastip.NonSPF}
+	var b bytes.Buffer
+	d := regions.Embedded()
+	require.NoError(t, export.Write(&b, f, export.Select(d, set, mail), export.Options{Version: d.Version, Regions: set, Classes: mail, Now: time.Unix(0, 0)}))
+	return b.String()
 }
 
 func TestMaskBits(t *testing.T) {
@@ -219,6 +354,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"170.10.128.0/22\n", "1.2.3.4-1.2.3.9\n", "10.0.0.0/255.0.0.0", `@{Add="1.2.3.0/24","5.6.7.0/24"}`,
 		"elements = { 2001:db8::/32, ::/0 }", "0.0.0.0/0 REJECT", "1.2.3.4 - ::1", "1.2.3.4/99999", "::ffff:1.2.3.4/120",
+		"010.1.1.1", "170.10.128.0/2A", "[2001:db8::]/32", "ip4:1.2.3", "!1.2.3.4", "554 5.7.1 x", "\xff\xfe1\x00.\x00", "1.2.3.4\u00a0-\u00a01.2.3.9",
 	} {
 		f.Add(s)
 	}

@@ -3,7 +3,8 @@
 // the list misses (mail from them will be lost), which entries are not
 // Mimecast at all (a bypass of the gateway), which belong to another
 // region, which are retired ranges, and which are written in a way a mail
-// system silently skips (a CIDR with host bits set).
+// system silently skips (a CIDR with host bits set, an IPv4-mapped IPv6
+// prefix) or cannot read at all.
 //
 // [Parse] extracts the entries from text in any of the formats package
 // export writes and the forms admins paste: plain lines, single addresses,
@@ -12,6 +13,13 @@
 // "elements = { ... }", ipset "add" lines, Postfix cidr lines with their
 // actions, SPF ip4:/ip6: terms. '#' starts a comment, and so does ';' at
 // the start of a line (zone files).
+//
+// Parsing fails closed: every word that looks like an attempt at an
+// address, a CIDR or a range (it starts with digits and a dot, holds two
+// or more colons between hex digits, follows ip4:/ip6:, or is a bare
+// /NN) but is not a valid, strictly written one (010.1.1.1, 300.1.1.1,
+// 170.10.129/24, 170.10.128.0/2A) becomes an entry with Invalid set, so
+// the audit reports it with its line number instead of skipping it.
 package audit
 
 import (
@@ -20,11 +28,16 @@ import (
 	"io"
 	"net/netip"
 	"strings"
-	"unicode/utf16"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
-	"github.com/seed-b311f21d/go-mimecastip/internal/logscan"
 )
+
+// MaxLineBytes is the longest line [Parse] reads; a longer line is an
+// error (an allowlist has short lines; this bounds memory on hostile
+// input).
+const MaxLineBytes = 4 << 20
 
 // Entry is one address, CIDR or range found in an allowlist.
 type Entry struct {
@@ -43,26 +56,30 @@ type Entry struct {
 	// Postfix REJECT or 5NN action, "reject", "drop", "deny", an
 	// IPBlockList): such entries are not part of the allowlist.
 	Deny bool
-	// Invalid, when not empty, says why the entry cannot be used (a prefix
-	// length out of range, a reversed range); Range is then zero.
+	// Invalid, when not empty, says why the entry cannot be used (not an
+	// address, a prefix length out of range, a reversed range, an
+	// IPv4-mapped IPv6 prefix); Range is then zero.
 	Invalid string
 }
 
 // Parse reads an allowlist and returns its entries in order. It returns an
-// error only when r fails.
+// error when r fails or a line is longer than [MaxLineBytes]; the entries
+// read before are returned with it.
 //
-// Text saved by Windows PowerShell in UTF-16 (with its byte-order mark) is
-// decoded; a UTF-8 byte-order mark is skipped.
+// Text in UTF-16 (with a byte-order mark, as Windows PowerShell writes
+// it, or without one) is decoded as it is read; a UTF-8 byte-order mark is
+// skipped.
 func Parse(r io.Reader) ([]Entry, error) {
 	r, err := decodeBOM(r)
 	if err != nil {
 		return nil, fmt.Errorf("line 1: %w", err)
 	}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
+	sc.Buffer(make([]byte, 0, 64*1024), MaxLineBytes)
 	var out []Entry
-	var ms []logscan.Match
+	var toks []token
 	n := 0
+	spf := false // an SPF record began: its other mechanisms are checked too
 	for sc.Scan() {
 		n++
 		line := sc.Text()
@@ -72,73 +89,361 @@ func Parse(r io.Reader) ([]Entry, error) {
 		if strings.HasPrefix(strings.TrimSpace(line), ";") {
 			continue
 		}
-		ms = logscan.Find(ms[:0], []byte(line))
-		if len(ms) == 0 {
+		toks = lex(toks[:0], line)
+		if len(toks) == 0 {
 			continue
 		}
-		deny := denyLine(line, ms)
-		for k := 0; k < len(ms); k++ {
-			e, used := entryAt(line, ms, k)
-			e.Line, e.Deny = n, deny
+		start := len(out)
+		lastEnd := -1
+		bang := strings.IndexByte(line, '!')
+		if !spf && strings.Contains(strings.ToLower(line), "v=spf1") {
+			spf = true
+		}
+		for k := 0; k < len(toks); k++ {
+			if spf {
+				if why := spfTerm(toks[k].s); why != "" {
+					out = append(out, Entry{Line: n, Text: toks[k].s, Invalid: why})
+					lastEnd = toks[k].end
+					continue
+				}
+			}
+			e, used, ok := entryAt(line, toks, k)
+			if !ok {
+				continue
+			}
+			e.Line = n
+			if bang >= 0 && bang < toks[k].start {
+				e = invalid(e.Text, "negated by the '!' before it: the rule matches every address except this one; write the allowed ranges themselves")
+				e.Line = n
+			}
 			out = append(out, e)
 			k += used
+			lastEnd = toks[k].end
+		}
+		if lastEnd >= 0 && denyLine(line, lastEnd) {
+			for i := start; i < len(out); i++ {
+				out[i].Deny = true
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if err == bufio.ErrTooLong {
+			err = fmt.Errorf("line longer than %d bytes", MaxLineBytes)
+		}
 		return out, fmt.Errorf("line %d: %w", n+1, err)
 	}
 	return out, nil
 }
 
-// entryAt builds the entry starting at match k; used is the number of
-// further matches it consumed (the end of a range, a dotted netmask).
-func entryAt(line string, ms []logscan.Match, k int) (Entry, int) {
-	m := ms[k]
-	a := m.Addr.Unmap()
-	end := m.End
-	rest := line[end:]
-	// a.b.c.d-e.f.g.h, also with spaces around the '-'
-	if k+1 < len(ms) {
-		between := strings.TrimSpace(line[end:ms[k+1].Start])
-		if between == "-" {
-			b := ms[k+1].Addr.Unmap()
-			text := line[m.Start:ms[k+1].End]
-			if a.Is4() != b.Is4() || b.Less(a) {
-				return Entry{Text: text, Invalid: "not a range: the end is before the start or of another family"}, 1
+// token is a word of a line: a maximal run of characters that are not
+// spaces or punctuation separating list items (quotes, commas, braces,
+// brackets, parentheses, '=', '@', ';', '!').
+type token struct {
+	s          string
+	start, end int // byte offsets in the line
+}
+
+func isDelim(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r <= ' ' || r == 0x7f || strings.ContainsRune("\"'`,;{}()[]=@<>|!", r)
+	}
+	return unicode.IsSpace(r) || r == '\uFEFF'
+}
+
+// lex appends the tokens of line to toks. "[2001:db8::]/32" (an IPv6
+// address in brackets with a prefix length) is one token without the
+// brackets.
+func lex(toks []token, line string) []token {
+	start := -1
+	var joined strings.Builder
+	join := false
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		t := token{s: line[start:end], start: start, end: end}
+		if join {
+			joined.WriteString(line[start:end])
+			t.s = joined.String()
+			joined.Reset()
+			join = false
+		}
+		toks = append(toks, t)
+		start = -1
+	}
+	for i := 0; i < len(line); {
+		r, size := utf8.DecodeRuneInString(line[i:])
+		if isDelim(r) {
+			if r == ']' && start >= 0 && i+1 < len(line) && line[i+1] == '/' {
+				// [v6]/NN: drop the bracket, keep the token going
+				joined.WriteString(line[start:i])
+				join = true
+				start = i + 1
+				i += size
+				continue
 			}
-			return Entry{Text: text, Range: iprange.Range{From: a, To: b}}, 1
+			flush(i)
+		} else if start < 0 {
+			start = i
+		}
+		i += size
+	}
+	flush(len(line))
+	return toks
+}
+
+// stripScheme removes an SPF "ip4:"/"ip6:" or an SMTP "IPv6:" tag.
+func stripScheme(s string) (string, bool) {
+	for _, p := range []string{"ip4:", "ip6:", "ipv4:", "ipv6:"} {
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+			return s[len(p):], true
 		}
 	}
-	if len(rest) > 1 && rest[0] == '/' {
-		// /NN or /a.b.c.d
-		if k+1 < len(ms) && ms[k+1].Start == end+1 && a.Is4() && ms[k+1].Addr.Is4() {
-			text := line[m.Start:ms[k+1].End]
-			bits, ok := maskBits(ms[k+1].Addr)
+	return s, false
+}
+
+// entryAt builds the entry starting at token k; used is the number of
+// further tokens it consumed (" - " and the end of a range). ok is false
+// when the token is no attempt at an address.
+func entryAt(line string, toks []token, k int) (e Entry, used int, ok bool) {
+	text, tagged := stripScheme(toks[k].s)
+	// a.b.c.d - e.f.g.h
+	if k+2 < len(toks) && toks[k+1].s == "-" {
+		endText, _ := stripScheme(toks[k+2].s)
+		if looksLikeAddr(text, false) && looksLikeAddr(endText, false) {
+			return rangeEntry(line[toks[k].start:toks[k+2].end], text, endText), 2, true
+		}
+	}
+	if i := strings.IndexByte(text, '-'); i > 0 && !strings.Contains(text, "/") {
+		a, b := text[:i], text[i+1:]
+		if looksLikeAddr(a, false) || looksLikeAddr(b, false) {
+			return rangeEntry(text, a, b), 0, true
+		}
+	}
+	if !tagged && !looksLikeAddr(text, prevIsAction(toks, k)) {
+		return Entry{}, 0, false
+	}
+	return addrEntry(text, text), 0, true
+}
+
+// prevIsAction reports whether token k follows a Postfix action or SMTP
+// reply code, where "5.7.1" is an enhanced status code, not an address.
+func prevIsAction(toks []token, k int) bool {
+	if k == 0 {
+		return false
+	}
+	p := toks[k-1].s
+	if len(p) == 3 && (p[0] == '2' || p[0] == '4' || p[0] == '5') && isDigit(p[1]) && isDigit(p[2]) {
+		return true
+	}
+	switch strings.ToLower(p) {
+	case "reject", "defer", "defer_if_permit", "defer_if_reject", "hold", "discard", "warn", "ok", "permit":
+		return true
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// looksLikeAddr reports whether s is an attempt at an address, CIDR or
+// range (valid or not): it starts with digits and a dot, it is a bare
+// /NN, or before any '/' or '%' it has at least two colons between groups
+// of at most four letters or digits (2001:db8::1, and typos such as
+// 2001:db8::g). afterAction exempts an enhanced status code (4.7.1) after
+// a reply code or action.
+func looksLikeAddr(s string, afterAction bool) bool {
+	if len(s) >= 2 && s[0] == '/' && isDigit(s[1]) {
+		return true
+	}
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	if i > 0 && i+1 < len(s) && s[i] == '.' && isDigit(s[i+1]) {
+		if afterAction && isStatusCode(s) {
+			return false
+		}
+		return true
+	}
+	head := s
+	if j := strings.IndexAny(head, "/%"); j >= 0 {
+		head = head[:j]
+	}
+	if strings.Count(head, ":") < 2 {
+		return false
+	}
+	groups := strings.Split(head, ":")
+	for j, g := range groups {
+		if len(g) > 4 && !(j == len(groups)-1 && strings.Contains(g, ".")) {
+			return false
+		}
+		for k := 0; k < len(g); k++ {
+			if c := g[k]; !isHex(c) && c != '.' && !(c >= 'g' && c <= 'z' || c >= 'G' && c <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// spfTerm says why an SPF term of a record being read cannot be part of a
+// checked allowlist, or returns "" for ip4:/ip6: terms (entries), ~all,
+// -all, ?all and anything else. +all passes every sender; a, mx, ptr,
+// include:, exists: and redirect= allow addresses that only DNS knows.
+func spfTerm(tok string) string {
+	t := strings.ToLower(tok)
+	q := ""
+	if t != "" && strings.ContainsRune("+-~?", rune(t[0])) {
+		q, t = t[:1], t[1:]
+	}
+	mech, _, _ := strings.Cut(t, ":")
+	if i := strings.IndexByte(mech, '/'); i >= 0 {
+		mech = mech[:i]
+	}
+	switch mech {
+	case "all":
+		if q == "" || q == "+" {
+			return "SPF " + tok + " passes every sender: the record allows the whole Internet (write ~all or -all)"
+		}
+	case "a", "mx", "ptr", "include", "exists", "redirect":
+		if mech == t && (mech == "include" || mech == "exists") {
+			return "" // a bare word, not a mechanism
+		}
+		return "SPF term " + tok + " allows addresses that only DNS knows: audit cannot check them; list them as ip4:/ip6: terms"
+	}
+	return ""
+}
+
+// isStatusCode reports whether s is an RFC 3463 enhanced status code.
+func isStatusCode(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || len(parts[0]) != 1 || !strings.Contains("245", parts[0]) {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if len(p) == 0 || len(p) > 3 {
+			return false
+		}
+		for j := 0; j < len(p); j++ {
+			if !isDigit(p[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func invalid(text, format string, a ...any) Entry {
+	return Entry{Text: text, Invalid: fmt.Sprintf(format, a...)}
+}
+
+// parseAddr parses s strictly (no leading zeros, no zone); why says what
+// is wrong.
+func parseAddr(s string) (a netip.Addr, why string) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		msg := err.Error()
+		if i := strings.Index(msg, "): "); i >= 0 {
+			msg = msg[i+3:]
+		}
+		return netip.Addr{}, fmt.Sprintf("%q is not an IP address (%s)", s, msg)
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, fmt.Sprintf("%q has an IPv6 zone (%%%s): allowlists take plain addresses", s, a.Zone())
+	}
+	return a, ""
+}
+
+// mappedWhy explains why an IPv4-mapped IPv6 entry is an error.
+func mappedWhy(instead string) string {
+	return "an IPv4-mapped IPv6 address (::ffff:a.b.c.d): Postfix, nft and iptables match IPv4 clients as IPv4 and never against it, so this entry allows nothing; write " + instead
+}
+
+func rangeEntry(text, from, to string) Entry {
+	a, why := parseAddr(from)
+	if why != "" {
+		return invalid(text, "not a range: %s", why)
+	}
+	b, why := parseAddr(to)
+	if why != "" {
+		return invalid(text, "not a range: %s", why)
+	}
+	if a.Is4In6() || b.Is4In6() {
+		return invalid(text, "%s", mappedWhy(a.Unmap().String()+"-"+b.Unmap().String()))
+	}
+	if a.Is4() != b.Is4() || b.Less(a) {
+		return invalid(text, "not a range: the end is before the start or of another family")
+	}
+	return Entry{Text: text, Range: iprange.Range{From: a, To: b}}
+}
+
+// addrEntry parses s (text without an ip4:/ip6: tag) as an address or a
+// CIDR with a prefix length or a dotted netmask.
+func addrEntry(text, s string) Entry {
+	addr, length, slash := strings.Cut(s, "/")
+	if addr == "" {
+		return invalid(text, "a prefix length without an address (no space goes before the '/')")
+	}
+	a, why := parseAddr(addr)
+	if why != "" {
+		return invalid(text, "%s", why)
+	}
+	bits := a.BitLen()
+	if slash {
+		switch {
+		case length == "":
+			return invalid(text, "nothing after the '/': want a prefix length")
+		case strings.Contains(length, ".") && a.Is4():
+			m, why := parseAddr(length)
+			if why != "" || !m.Is4() {
+				return invalid(text, "/%s is neither a prefix length nor a netmask", length)
+			}
+			n, ok := maskBits(m)
 			if !ok {
-				return Entry{Text: text, Invalid: "not a contiguous netmask"}, 1
+				return invalid(text, "/%s is not a contiguous netmask", length)
 			}
-			return prefixEntry(text, a, bits), 1
-		}
-		d := 1
-		for d < len(rest) && rest[d] >= '0' && rest[d] <= '9' && d <= 4 {
-			d++
-		}
-		if d > 1 {
-			text := line[m.Start : end+d]
-			bits := 0
-			for _, c := range rest[1:d] {
-				bits = bits*10 + int(c-'0')
+			bits = n
+		default:
+			n, ok := atoiStrict(length)
+			if !ok {
+				return invalid(text, "prefix length /%s is not a number (want /0 to /%d, no leading zeros)", length, a.BitLen())
 			}
-			if m.Addr.Is4In6() && bits >= 96 && bits <= 128 {
-				bits -= 96 // ::ffff:a.b.c.d/120 is a.b.c.d/24
+			if n > a.BitLen() {
+				return invalid(text, "prefix length /%s is longer than /%d", length, a.BitLen())
 			}
-			if max := a.BitLen(); bits > max || d > 4 {
-				return Entry{Text: text, Invalid: fmt.Sprintf("prefix length /%s is longer than /%d", rest[1:d], a.BitLen())}, 0
-			}
-			return prefixEntry(text, a, bits), 0
+			bits = n
 		}
 	}
-	return prefixEntry(line[m.Start:end], a, a.BitLen()), 0
+	if a.Is4In6() {
+		if bits < 96 {
+			// an IPv6 prefix wider than the mapped space: read as IPv6
+			return prefixEntry(text, a, bits)
+		}
+		instead := netip.PrefixFrom(a.Unmap(), bits-96).Masked().String()
+		if !slash {
+			instead = a.Unmap().String()
+		}
+		return invalid(text, "%s", mappedWhy(instead))
+	}
+	return prefixEntry(text, a, bits)
+}
+
+// atoiStrict parses a decimal number of at most three digits without
+// leading zeros.
+func atoiStrict(s string) (int, bool) {
+	if len(s) == 0 || len(s) > 3 || len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
 }
 
 func prefixEntry(text string, a netip.Addr, bits int) Entry {
@@ -166,9 +471,9 @@ var denyWords = map[string]bool{
 }
 
 // denyLine reports whether the line rejects its addresses: a deny word
-// anywhere in it, or a 4NN/5NN code right after the last address (a
-// Postfix action).
-func denyLine(line string, ms []logscan.Match) bool {
+// anywhere in it, or a 4NN/5NN code right after the last entry (which
+// ends at byte lastEnd; a Postfix action).
+func denyLine(line string, lastEnd int) bool {
 	words := strings.FieldsFunc(strings.ToLower(line), func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r == '_' || r >= '0' && r <= '9')
 	})
@@ -177,41 +482,11 @@ func denyLine(line string, ms []logscan.Match) bool {
 			return true
 		}
 	}
-	after := strings.Fields(line[ms[len(ms)-1].End:])
-	for _, f := range after {
+	for _, f := range strings.Fields(line[lastEnd:]) {
 		if strings.HasPrefix(f, "/") {
 			continue
 		}
-		return len(f) == 3 && (f[0] == '4' || f[0] == '5') && f[1] >= '0' && f[1] <= '9' && f[2] >= '0' && f[2] <= '9'
+		return len(f) == 3 && (f[0] == '4' || f[0] == '5') && isDigit(f[1]) && isDigit(f[2])
 	}
 	return false
-}
-
-// decodeBOM returns r as UTF-8 text: UTF-16 with a byte-order mark is
-// converted, a UTF-8 byte-order mark dropped.
-func decodeBOM(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReader(r)
-	head, _ := br.Peek(3)
-	switch {
-	case len(head) >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF:
-		br.Discard(3)
-		return br, nil
-	case len(head) >= 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF):
-		b, err := io.ReadAll(br)
-		if err != nil {
-			return nil, err
-		}
-		le := b[0] == 0xFF
-		b = b[2:]
-		u := make([]uint16, 0, len(b)/2)
-		for i := 0; i+1 < len(b); i += 2 {
-			if le {
-				u = append(u, uint16(b[i])|uint16(b[i+1])<<8)
-			} else {
-				u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
-			}
-		}
-		return strings.NewReader(string(utf16.Decode(u))), nil
-	}
-	return br, nil
 }

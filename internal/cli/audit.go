@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/seed-b311f21d/go-mimecastip/internal/audit"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 )
@@ -26,7 +23,14 @@ Errors (exit 1):
                     a bypass; mail from it skips the gateway
   NON-CANONICAL     a CIDR with host bits set (170.10.132.5/24): Postfix
                     skips the rule
-  INVALID           an unusable entry (/33, a reversed range)
+  INVALID           an entry that is not a valid address, range or CIDR
+                    (010.1.1.1, 300.1.1.1, 170.10.129/24, /33, /2A, a
+                    reversed range, a negated "!" pattern), or an
+                    IPv4-mapped IPv6 one (::ffff:170.10.128.0/118), which
+                    Postfix, nft and iptables never match IPv4 clients
+                    against; the report says what to write instead; in
+                    an SPF record, +all and terms only DNS resolves
+                    (include:, a, mx, ptr, exists:, redirect=)
 Warnings (exit 0):
   other-region      another region's Mimecast range
   retired           a retired Mimecast range: keep it until Mimecast ends
@@ -35,7 +39,10 @@ Warnings (exit 0):
 Info: redundant (covered by earlier entries), deny.
 
 Without --region, the region is the one whose ranges the entries cover
-most; the report says so.
+most; the report says so. A region (or --class) without any published
+range is an error: there is nothing to check the list against. Input
+may be UTF-8 or UTF-16 (PowerShell), and is read as a stream; a line
+longer than 4 MiB is an error.
 
 With --outbound, FILE is the account's list of authorized outbound
 addresses (Administration Console, Gateway | Authorized Outbounds): the
@@ -111,16 +118,10 @@ func cmdAudit(env *Env, args []string) int {
 	}
 	rep := audit.Audit(entries, audit.Options{Dataset: d, Regions: set, Classes: classes})
 	if *jsonOut {
-		out := struct {
-			File string `json:"file"`
-			*audit.Report
-		}{name, rep}
-		b, err := json.MarshalIndent(out, "", "  ")
-		if err != nil {
-			errorf(env, "audit", "%v", err)
+		if err := rep.WriteJSON(env.Stdout, name); err != nil {
+			errorf(env, "audit", "writing output: %v", err)
 			return ExitUsage
 		}
-		fmt.Fprintf(env.Stdout, "%s\n", b)
 	} else if err := rep.WriteText(env.Stdout, name); err != nil {
 		errorf(env, "audit", "writing output: %v", err)
 		return ExitUsage

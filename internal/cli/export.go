@@ -2,14 +2,20 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/export"
+	"github.com/seed-b311f21d/go-mimecastip/internal/policy"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
@@ -35,6 +41,19 @@ Formats:
 		fmt.Fprintf(&b, "  %-11s%s\n", f.Name, f.Description)
 	}
 	b.WriteString(`
+nftables, iptables and ip6tables reset every other client of the port
+except loopback (interface lo; --allow-loopback=false drops that) and the
+networks of --allow CIDR,... (your own relays, monitoring); the header
+says which. postfix's header shows the main.cf and master.cf lines for
+the port-25 smtpd only, after permit_mynetworks and
+reject_unauth_destination; --reject takes an access(5) action as policy
+--reject does ("554 5.7.1 Not a Mimecast relay", "REJECT text").
+
+-o FILE replaces FILE atomically, keeping its mode and owner. It refuses
+a FIFO, a device (such as /dev/null), a socket, a directory or a dangling
+symlink; through a symlink, the file it points to is replaced and the
+link kept.
+
 Exit status: 0 written; 2 bad usage, no ranges selected, or the output
 could not be written.`)
 	return b.String()
@@ -44,13 +63,15 @@ func cmdExport(env *Env, args []string) int {
 	fs := newFlags(env, "export", "--format FORMAT [--region R,...] [flags]", exportDescription())
 	format := fs.String("format", "", "output format (see above); required")
 	classFlag := fs.String("class", "mimecast,non-spf", "comma-separated classes to export: mimecast, non-spf")
-	reject := fs.String("reject", "", "postfix, postscreen: end with catch-all 0.0.0.0/0 and ::/0 lines rejecting with this text (postfix: \"REJECT TEXT\", or TEXT itself when it starts with a 4NN/5NN code)")
+	reject := fs.String("reject", "", "postfix, postscreen: end with catch-all 0.0.0.0/0 and ::/0 lines with this access(5) `action`, as policy --reject takes it: REJECT [text], DEFER [text], DEFER_IF_PERMIT [text] or 4NN/5NN text, e.g. \"554 5.7.1 Not a Mimecast relay\" (postscreen writes reject; postscreen_denylist_action decides)")
 	name := fs.String("name", "mimecast", "nftables table, ipset set and iptables chain base name")
 	port := fs.String("port", "25", "nftables, iptables, ip6tables, firewalld: comma-separated TCP ports the rules open to the ranges, e.g. 25,389,636")
 	service := fs.String("service", "", "like --port, by name from Mimecast's port table: "+serviceNames()+" (adds to --port when both are given)")
-	spfAll := fs.String("spf-all", "~all", "spf: the final all term")
+	spfAll := fs.String("spf-all", "~all", "spf: the final all term: ~all, -all or ?all")
+	allow := fs.String("allow", "", "nftables, iptables, ip6tables: comma-separated `CIDRs` also accepted on the port (your own relays, monitoring)")
+	allowLoopback := fs.Bool("allow-loopback", true, "nftables, iptables, ip6tables: accept clients on the loopback interface (lo); --allow-loopback=false to reset them too")
 	ipAllow := fs.Bool("m365-ip-allow-list", false, "m365: also add the ranges to the connection-filter IP Allow List. Against the CIS Microsoft 365 benchmark (2.1.12) and CISA's baseline (MS.EXO.12.1): mail from these IPs skips spam filtering and SPF/DKIM/DMARC checks; Enhanced Filtering (-EFSkipIPs, always written) is the supported way")
-	output := fs.String("o", "", "write to this file, replaced atomically (a temporary file renamed into place), instead of standard output")
+	output := fs.String("o", "", "write to this `file`, replaced atomically (a temporary file renamed into place), instead of standard output; refused unless it is a regular file or missing; through a symlink, the file it points to is replaced and the link kept")
 	data := fs.String("data", "", dataFlagUsage)
 	region := regionFlag(fs, "; default every region")
 	operands, done, status := parseArgs(env, fs, args)
@@ -97,6 +118,47 @@ func cmdExport(env *Env, args []string) int {
 		errorf(env, "export", "%v", err)
 		return ExitUsage
 	}
+	if !slices.Contains(export.SPFAllTerms, *spfAll) {
+		errorf(env, "export", "--spf-all: %q is not one of %s (+all would pass every sender)", *spfAll, strings.Join(export.SPFAllTerms, ", "))
+		return ExitUsage
+	}
+	if *reject != "" {
+		if err := policy.ValidateAction(*reject); err != nil {
+			errorf(env, "export", "--reject: %v", err)
+			return ExitUsage
+		}
+		if err := export.ValidateReject(*reject); err != nil {
+			errorf(env, "export", "--reject: %v", err)
+			return ExitUsage
+		}
+		if f.Name != "postfix" && f.Name != "postscreen" {
+			errorf(env, "export", "--reject applies to --format postfix and postscreen only")
+			return ExitUsage
+		}
+	}
+	var allowed []netip.Prefix
+	firewall := f.Name == "nftables" || f.Name == "iptables" || f.Name == "ip6tables"
+	if *allow != "" {
+		if !firewall {
+			errorf(env, "export", "--allow applies to --format nftables, iptables and ip6tables only")
+			return ExitUsage
+		}
+		var err error
+		if allowed, err = export.ParseAllow(*allow); err != nil {
+			errorf(env, "export", "--allow: %v", err)
+			return ExitUsage
+		}
+	}
+	outPath := ""
+	if *output != "" {
+		if err := checkTarget(*output); err != nil {
+			errorf(env, "export", "-o: %v", err)
+			return ExitUsage
+		}
+		if abs, err := filepath.Abs(*output); err == nil {
+			outPath = abs
+		}
+	}
 	d, err := loadDataset(*data)
 	if err != nil {
 		errorf(env, "export", "%v", err)
@@ -116,7 +178,8 @@ func cmdExport(env *Env, args []string) int {
 	var buf bytes.Buffer
 	err = export.Write(&buf, f, rs, export.Options{
 		Version: d.Version, Regions: set, Classes: classes, Reject: *reject, Name: *name, Ports: ports,
-		SPFAll: *spfAll, Now: now, M365IPAllowList: *ipAllow,
+		SPFAll: *spfAll, Now: now, Allow: allowed, NoLoopback: !*allowLoopback, Path: outPath,
+		M365IPAllowList: *ipAllow,
 		Warn: func(format string, a ...any) {
 			fmt.Fprintf(env.Stderr, "mimecastip export: warning: "+format+"\n", a...)
 		},
@@ -155,19 +218,79 @@ func classNames(cs []mimecastip.Class) string {
 	return strings.Join(s, ",")
 }
 
+// checkTarget refuses an -o path that is not a regular file (a FIFO, a
+// device such as /dev/null, a socket, a directory) or a symlink to one, or
+// a dangling symlink: renaming a file over it would replace the node, and
+// as root turn /dev/null into a regular file.
+func checkTarget(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.Mode()&os.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fmt.Errorf("%s is a symlink whose target cannot be resolved (%v); refusing to write through it", path, err)
+		}
+		if st, err = os.Stat(target); err != nil {
+			return err
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s is a symlink to %s, which is a %s, not a regular file; refusing to replace it", path, target, nodeKind(st.Mode()))
+		}
+		return nil
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is a %s, not a regular file; refusing to replace it (write to a regular file, or to standard output)", path, nodeKind(st.Mode()))
+	}
+	return nil
+}
+
+func nodeKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file"
+}
+
 // writeAtomic writes b to a temporary file next to path and renames it
 // into place, so readers (rspamd, Postfix, a cron job) never see half a
-// file. An existing file keeps its permissions.
+// file. An existing file keeps its permissions (and, for root, its
+// owner). Through a symlink, the file the link points to is replaced and
+// the link kept. A target that is not a regular file is refused
+// ([checkTarget]), checked again just before the rename.
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err := checkTarget(path); err != nil {
+		return err
+	}
+	target := path
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		target = t
+	}
+	dir := filepath.Dir(target)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
 	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
+	if st, err := os.Stat(target); err == nil {
 		mode = st.Mode().Perm()
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+			tmp.Chown(int(sys.Uid), int(sys.Gid))
+		}
 	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
@@ -184,5 +307,8 @@ func writeAtomic(path string, b []byte) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := checkTarget(path); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), target)
 }

@@ -31,7 +31,10 @@ as it is to that account's lockdown.
 Exit status: 0 every address is mimecast or non-spf; 1 at least one is
 foreign (so "mimecastip lookup -q $ip" tests an address); 2 a bad address
 (reported on stderr with its argument or line number; the others are still
-classified) or bad usage.`
+classified; a line longer than 64 KiB is such an error) or bad usage, and
+also when no address is given at all (no argument and nothing on standard
+input, as from "lookup -q $ip" with an empty $ip). On a terminal, lookup
+says on stderr that it reads standard input.`
 
 // lookupJSON is one line of lookup --json output (JSON Lines).
 type lookupJSON struct {
@@ -73,7 +76,7 @@ func cmdLookup(env *Env, args []string) int {
 		res, err := c.LookupString(in)
 		if err != nil {
 			bad = true
-			errorf(env, "lookup", "%s: %q is not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)", where, in)
+			errorf(env, "lookup", "%s: %q is not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)", where, shorten(in))
 			if *jsonOut && !*quiet {
 				enc.Encode(lookupJSON{Input: in, Error: "not an IP address"})
 			}
@@ -101,26 +104,50 @@ func cmdLookup(env *Env, args []string) int {
 		}
 		fmt.Fprintf(bw, "%-15s  %-8s  %-7s  %-12s  %s\n", addr, res.Class, regs, svc, pfx)
 	}
+	n := 0
 	if len(operands) > 0 {
 		for i, a := range operands {
+			n++
 			one(fmt.Sprintf("argument %d", i+1), a)
 		}
-	} else if err := eachWord(env.Stdin, func(line int, w string) {
-		one(fmt.Sprintf("line %d", line), w)
+	} else {
 		if interactive {
-			bw.Flush()
+			fmt.Fprintf(env.Stderr, "mimecastip lookup: no address given: reading addresses from standard input (spaces or lines; end with Ctrl-D)\n")
 		}
-	}); err != nil {
-		errorf(env, "lookup", "reading standard input: %v", err)
-		return ExitUsage
+		err := eachWord(env.Stdin, func(line int, w string) {
+			n++
+			one(fmt.Sprintf("line %d", line), w)
+			if interactive {
+				bw.Flush()
+			}
+		}, func(line int) {
+			bad = true
+			errorf(env, "lookup", "line %d: longer than %d bytes; skipped (the other lines are classified)", line, maxLookupLine)
+		})
+		if err != nil {
+			errorf(env, "lookup", "reading standard input: %v", err)
+			return ExitUsage
+		}
 	}
 	switch {
 	case bad:
+		return ExitUsage
+	case n == 0:
+		// "lookup -q $ip" with an empty $ip must not say "Mimecast".
+		errorf(env, "lookup", "no address given (as arguments or on standard input)")
 		return ExitUsage
 	case foreign:
 		return ExitFinding
 	}
 	return ExitOK
+}
+
+// shorten cuts s to at most 80 bytes for an error message.
+func shorten(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	return s[:60] + "..." + fmt.Sprintf("(%d bytes)", len(s))
 }
 
 // canonicalInput returns the address of an accepted input form, as netip
@@ -140,28 +167,64 @@ func canonicalInput(in string) string {
 	return s
 }
 
-// isTerminal reports whether r is a terminal.
+// isTerminal reports whether r is a terminal (not merely a character
+// device: /dev/null is one too, and "lookup -q </dev/null" must not talk).
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false
 	}
 	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	return isTTY(f)
 }
 
+// maxLookupLine is the longest input line lookup reads; a longer one is
+// reported and skipped.
+const maxLookupLine = 64 << 10
+
 // eachWord calls fn for every whitespace-separated word of r outside '#'
-// comments, with its line number.
-func eachWord(r io.Reader, fn func(line int, word string)) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+// comments, with its line number; a UTF-8 byte-order mark at the start is
+// skipped. A line longer than maxLookupLine is not split into words:
+// tooLong gets its number, and reading goes on with the next line, in
+// constant memory.
+func eachWord(r io.Reader, fn func(line int, word string), tooLong func(line int)) error {
+	br := bufio.NewReaderSize(r, maxLookupLine)
+	if b, _ := br.Peek(3); len(b) == 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		br.Discard(3)
+	}
 	n := 0
-	for sc.Scan() {
-		n++
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		for _, w := range strings.Fields(line) {
-			fn(n, w)
+	for {
+		b, err := br.ReadSlice('\n')
+		if len(b) > 0 || err == nil {
+			n++
+		}
+		if err == bufio.ErrBufferFull {
+			tooLong(n)
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if len(b) > 0 {
+			line, _, _ := strings.Cut(string(b), "#")
+			for _, w := range strings.Fields(line) {
+				fn(n, w)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
-	return sc.Err()
 }

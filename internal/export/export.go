@@ -79,13 +79,25 @@ type Options struct {
 	Version string                        // dataset version for the header
 	Regions regions.Set                   // the selected regions, for the header
 	Classes []mimecastip.Class            // the selected classes, for the header
-	Reject  string                        // postfix, postscreen: add catch-all reject lines with this text when not ""
+	Reject  string                        // postfix, postscreen: add catch-all lines with this access(5) action when not "" (see [ValidateReject])
 	Name    string                        // nftables table, ipset and iptables chain base name; default "mimecast"
 	Port    int                           // nftables: TCP port of the ready chain; default 25
 	SPFAll  string                        // spf: the final all term; default "~all"
 	Now     time.Time                     // json: the generated time; default time.Now
 	Warn    func(format string, a ...any) // called for warnings (IPv6 dropped, record too long); may be nil
 
+	// Allow lists client networks that the firewall formats (nftables,
+	// iptables, ip6tables) accept on the port besides the ranges: the
+	// admin's own relays and monitoring. Canonical prefixes only.
+	Allow []netip.Prefix
+	// NoLoopback drops the loopback exemption of the firewall formats
+	// (nft iif "lo", iptables -i lo), which is on by default: local
+	// clients (a content filter's reinjection, monitoring) keep working.
+	NoLoopback bool
+	// Path is where the output goes, for the config snippets in the
+	// postfix and postscreen headers; default /etc/postfix/mimecast.cidr
+	// (postscreen: /etc/postfix/mimecast-postscreen.cidr).
+	Path string
 	// Ports, when not empty, replaces Port: the TCP ports the firewall
 	// formats (nftables, iptables, ip6tables, firewalld) open to the ranges.
 	Ports []int
@@ -175,6 +187,9 @@ func Write(w io.Writer, f Format, rs []regions.Range, o Options) error {
 	o.Ports = slices.Clone(o.Ports)
 	if o.SPFAll == "" {
 		o.SPFAll = "~all"
+	}
+	if err := checkOptions(&o); err != nil {
+		return err
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()

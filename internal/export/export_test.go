@@ -51,7 +51,7 @@ func TestGolden(t *testing.T) {
 	for _, f := range Formats() {
 		for _, region := range []string{"us", "eu"} {
 			t.Run(f.Name+"-"+region, func(t *testing.T) {
-				got, _ := export(t, f.Name, mustSet(region), Options{Reject: "5.7.1 Not a Mimecast relay"})
+				got, _ := export(t, f.Name, mustSet(region), Options{Reject: "554 5.7.1 Not a Mimecast relay"})
 				path := filepath.Join("testdata", f.Name+"-"+region+".golden")
 				if *update {
 					require.NoError(t, os.MkdirAll("testdata", 0o755))
@@ -262,8 +262,54 @@ func TestCSV(t *testing.T) {
 	assert.Equal(t, "cidr", recs[0][0])
 }
 
-func TestRejectAction(t *testing.T) {
-	assert.Equal(t, "REJECT Not a Mimecast relay", rejectAction("Not a Mimecast relay"))
-	assert.Equal(t, "554 5.7.1 Not Mimecast", rejectAction("554 5.7.1 Not Mimecast"))
-	assert.Equal(t, "REJECT", rejectAction("reject"))
+// TestValidateReject: --reject is a full access(5) action that refuses
+// the client (as policy --reject takes it), written as given.
+func TestValidateReject(t *testing.T) {
+	for _, a := range []string{"554 5.7.1 Not Mimecast", "REJECT Not a Mimecast relay", "reject", "REJECT", "DEFER later", "defer_if_permit 4.7.1 x", "450 4.7.1 later"} {
+		assert.NoError(t, ValidateReject(a), a)
+		assert.Equal(t, a, rejectAction(a))
+	}
+	for _, a := range []string{"", "  ", "Not a Mimecast relay", "OK", "DUNNO", "permit", "PREPEND X-A: b", "DISCARD", "HOLD", "554", "250 ok", "REJECT {address}", "REJECT a\tb", "5.7.1 Not a Mimecast relay"} {
+		assert.Error(t, ValidateReject(a), a)
+		if a == "" {
+			continue // no --reject: no catch-all lines
+		}
+		var b bytes.Buffer
+		f, _ := Lookup("postfix")
+		assert.Error(t, Write(&b, f, nil, Options{Reject: a}), "Write checks it too: %q", a)
+	}
+}
+
+// TestSPFAllTerms: only ~all, -all and ?all; +all would pass every sender.
+func TestSPFAllTerms(t *testing.T) {
+	f, _ := Lookup("spf")
+	for _, a := range []string{"+all", "all", "bogus", "~ALL", "-all x"} {
+		var b bytes.Buffer
+		assert.Error(t, Write(&b, f, nil, Options{SPFAll: a}), a)
+	}
+	for _, a := range SPFAllTerms {
+		got, _ := export(t, "spf", mustSet("us"), Options{SPFAll: a})
+		assert.Contains(t, got, a+"\"", a)
+	}
+}
+
+func TestParseAllow(t *testing.T) {
+	ps, err := ParseAllow(" 192.0.2.0/24,198.51.100.7, 2001:db8::/32 ")
+	require.NoError(t, err)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.7/32"), netip.MustParsePrefix("2001:db8::/32")}, ps)
+	for _, s := range []string{"", ",", "192.0.2.1/24", "x", "::ffff:1.2.3.4", "fe80::1%lo", "1.2.3.0/33"} {
+		_, err := ParseAllow(s)
+		assert.Error(t, err, s)
+	}
+	f, _ := Lookup("nftables")
+	var b bytes.Buffer
+	assert.Error(t, Write(&b, f, nil, Options{Allow: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}}), "Write refuses a non-canonical --allow")
+}
+
+// TestPostfixHeaderPath: the main.cf line names the file written.
+func TestPostfixHeaderPath(t *testing.T) {
+	got, _ := export(t, "postfix", mustSet("us"), Options{Path: "/etc/postfix/mc-us.cidr"})
+	assert.Contains(t, got, "check_client_access cidr:/etc/postfix/mc-us.cidr, reject")
+	got, _ = export(t, "postscreen", mustSet("us"), Options{Path: "/etc/postfix/ps.cidr"})
+	assert.Contains(t, got, "postscreen_access_list = permit_mynetworks, cidr:/etc/postfix/ps.cidr")
 }

@@ -19,23 +19,31 @@ func writePlain(w *writer) error {
 	return nil
 }
 
-// rejectAction turns --reject TEXT into a Postfix access(5) action: the
-// text itself when it starts with a 4NN/5NN code, else "REJECT TEXT".
-func rejectAction(text string) string {
-	t := strings.TrimSpace(text)
-	if len(t) >= 3 && (t[0] == '4' || t[0] == '5') && t[1] >= '0' && t[1] <= '9' && t[2] >= '0' && t[2] <= '9' && (len(t) == 3 || t[3] == ' ') {
-		return t
+// rejectAction is the --reject action as written in the table (checked
+// by [ValidateReject] in Write).
+func rejectAction(action string) string { return oneLine(action) }
+
+// postfixPath is the table's path for the main.cf snippet.
+func (w *writer) postfixPath(def string) string {
+	if w.o.Path != "" {
+		return w.o.Path
 	}
-	if strings.EqualFold(t, "reject") {
-		return "REJECT"
-	}
-	return "REJECT " + t
+	return def
 }
 
 func writePostfix(w *writer) error {
+	// Port 25 only, after permit_mynetworks and reject_unauth_destination:
+	// a global smtpd_client_restrictions would lock out submission and the
+	// local network, and OK before reject_unauth_destination is an open
+	// relay. Proven by TestPostfixHeaderSnippet in a real Postfix.
 	w.header("#",
-		"Postfix cidr table, read directly (no postmap). First match wins. main.cf:",
-		"  smtpd_client_restrictions = check_client_access cidr:/etc/postfix/mimecast.cidr, reject")
+		"Postfix cidr table, read directly (no postmap); first match wins; reread on postfix reload.",
+		"For the public port-25 smtpd only (not submission), after permit_mynetworks and",
+		"reject_unauth_destination (OK before it would make an open relay). main.cf:",
+		"  mimecast_recipient_restrictions = permit_mynetworks, reject_unauth_destination,",
+		"      check_client_access cidr:"+w.postfixPath("/etc/postfix/mimecast.cidr")+", reject",
+		"master.cf, under the \"smtp inet ... smtpd\" line only:",
+		"  -o smtpd_recipient_restrictions=$mimecast_recipient_restrictions")
 	for _, p := range w.merged {
 		w.printf("%-24s OK\n", p)
 	}
@@ -51,7 +59,7 @@ func writePostfix(w *writer) error {
 func writePostscreen(w *writer) error {
 	w.header("#",
 		"Postfix cidr table for postscreen. main.cf:",
-		"  postscreen_access_list = permit_mynetworks, cidr:/etc/postfix/mimecast-postscreen.cidr")
+		"  postscreen_access_list = permit_mynetworks, cidr:"+w.postfixPath("/etc/postfix/mimecast-postscreen.cidr"))
 	for _, p := range w.merged {
 		w.printf("%-24s permit\n", p)
 	}
@@ -71,7 +79,8 @@ func writeNftables(w *writer) error {
 	w.printf("#!/usr/sbin/nft -f\n")
 	w.header("#",
 		fmt.Sprintf("Load with: nft -f FILE (replaces table inet %s atomically; check first with nft -c -f FILE).", n),
-		fmt.Sprintf("Membership: nft get element inet %s %s_v4 '{ 170.10.128.1 }'", n, n))
+		fmt.Sprintf("Membership: nft get element inet %s %s_v4 '{ 170.10.128.1 }'", n, n),
+		w.exemptText(""))
 	// Declaring, deleting and re-declaring the table makes the file
 	// reloadable: the first line creates it when missing.
 	w.printf("table inet %s\ndelete table inet %s\n\n", n, n)
@@ -102,6 +111,7 @@ func writeNftables(w *writer) error {
 	w.printf("\t\ttype filter hook input priority filter; policy accept;\n")
 	w.printf("\t\ttcp dport %s ip saddr @%s_v4 accept\n", nftPorts(w.o.Ports), n)
 	w.printf("\t\ttcp dport %s ip6 saddr @%s_v6 accept\n", nftPorts(w.o.Ports), n)
+	w.nftExempt(nftPorts(w.o.Ports))
 	w.printf("\t\ttcp dport %s counter reject with tcp reset\n", nftPorts(w.o.Ports))
 	w.printf("\t}\n}\n")
 	return nil
@@ -112,8 +122,8 @@ func writeIpset(w *writer) error {
 	n := w.o.Name
 	w.header("#",
 		"Load with: ipset -exist restore < FILE (creates or empties the sets, then fills them).",
-		fmt.Sprintf("Use: iptables -I INPUT -p tcp --dport 25 -m set ! --match-set %s4 src -j REJECT --reject-with tcp-reset", n),
-		fmt.Sprintf("     ip6tables -I INPUT -p tcp --dport 25 -m set ! --match-set %s6 src -j REJECT --reject-with tcp-reset", n))
+		fmt.Sprintf("Use (loopback exempt): iptables -I INPUT -p tcp --dport 25 ! -i lo -m set ! --match-set %s4 src -j REJECT --reject-with tcp-reset", n),
+		fmt.Sprintf("                       ip6tables -I INPUT -p tcp --dport 25 ! -i lo -m set ! --match-set %s6 src -j REJECT --reject-with tcp-reset", n))
 	maxelem := func(k int) int {
 		m := 1024
 		for m < 2*k {
@@ -154,13 +164,19 @@ func writeIp6tables(w *writer) error {
 
 func writeXtables(w *writer, cmd string, ps []netip.Prefix) error {
 	c := chainName(w.o.Name)
+	family := "4"
+	if cmd == "ip6tables" {
+		family = "6"
+	}
 	w.header("#",
 		fmt.Sprintf("Load without touching other rules: %s-restore --noflush < FILE (reloading replaces the chain's rules).", cmd),
-		fmt.Sprintf("Then send inbound SMTP through it once: %s -I INPUT -p tcp %s -j %s", cmd, xtablesPorts(w.o.Ports), c))
+		fmt.Sprintf("Then send inbound SMTP through it once: %s -I INPUT -p tcp %s -j %s", cmd, xtablesPorts(w.o.Ports), c),
+		w.exemptText(family))
 	w.printf("*filter\n:%s - [0:0]\n-F %s\n", c, c)
 	for _, p := range ps {
 		w.printf("-A %s -s %s -j ACCEPT\n", c, p)
 	}
+	w.xtablesExempt(c, family == "4")
 	w.printf("-A %s -p tcp -j REJECT --reject-with tcp-reset\nCOMMIT\n", c)
 	return nil
 }

@@ -181,7 +181,9 @@ func writeFirewalld(w *writer) error {
 	for _, l := range strings.Split(strings.TrimRight(h.String(), "\n"), "\n") {
 		desc.WriteString("\n    " + strings.TrimPrefix(l, " "))
 	}
-	w.printf("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ipset type=\"hash:net\">\n")
+	// No XML declaration: the document is UTF-8 without one, and a
+	// version number would read as an address to audit.
+	w.printf("<ipset type=\"hash:net\">\n")
 	w.printf("  <short>%s</short>\n  <description>%s\n  </description>\n", xmlText(set), xmlText(desc.String()))
 	w.printf("  <option name=\"family\" value=\"inet\"/>\n")
 	w.printf("  <option name=\"maxelem\" value=\"%d\"/>\n", maxElem(len(v4)))

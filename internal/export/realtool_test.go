@@ -216,7 +216,7 @@ func exportSynthetic(t *testing.T, format string) string {
 	f, ok := Lookup(format)
 	require.True(t, ok)
 	var b bytes.Buffer
-	require.NoError(t, Write(&b, f, synthetic(), Options{Version: "test", Regions: mustSet("eu"), Classes: mail, Reject: "no"}))
+	require.NoError(t, Write(&b, f, synthetic(), Options{Version: "test", Regions: mustSet("eu"), Classes: mail, Reject: "REJECT"}))
 	return b.String()
 }
 
