@@ -106,4 +106,5 @@ func TestRegionsOutboundCLI(t *testing.T) {
 	r = cliRun("", "regions", "--region", "za", "--json")
 	assert.Equal(t, ExitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, `"Host": "za-smtp-outbound-1.mimecast.co.za"`)
+	assert.Contains(t, r.stdout, `"outbound": {`)
 }

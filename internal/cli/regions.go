@@ -11,21 +11,23 @@ import (
 
 const regionsDescription = `
 List Mimecast's regions (grids) with their account-code prefix, SPF
-include, number of active mail ranges in the dataset, application URLs and
-outbound smarthosts (with their sources), then the protocol and port table of Mimecast's Data Centers page and the
+include, number of active mail ranges in the dataset and application URLs,
+then the protocol and port table of Mimecast's Data Centers page and the
 dataset version. An account's region is named by the start of its account
 code (CUSA... is us); every subcommand's --region takes either.
+
+The outbound smarthosts of each region (where your servers relay outbound
+mail, with their sources) follow the URLs.
 
 Exit status: 0; 2 bad usage.`
 
 type regionJSON struct {
-	Region      string              `json:"region"`
-	Name        string              `json:"name"`
-	AccountCode string              `json:"account_code,omitempty"`
-	SPFInclude  string              `json:"spf_include,omitempty"`
-	MailRanges  int                 `json:"mail_ranges"`
-	URLs        []regions.URL       `json:"urls"`
-	Outbound    []regions.Smarthost `json:"outbound"`
+	Region      string        `json:"region"`
+	Name        string        `json:"name"`
+	AccountCode string        `json:"account_code,omitempty"`
+	SPFInclude  string        `json:"spf_include,omitempty"`
+	MailRanges  int           `json:"mail_ranges"`
+	URLs        []regions.URL `json:"urls"`
 }
 
 func cmdRegions(env *Env, args []string) int {
@@ -66,16 +68,17 @@ func cmdRegions(env *Env, args []string) int {
 		if urls == nil {
 			urls = []regions.URL{}
 		}
-		list = append(list, regionJSON{rg.String(), in.Name, in.AccountCode, in.SPFInclude, n, urls, append([]regions.Smarthost{}, regions.Outbound(rg)...)})
+		list = append(list, regionJSON{rg.String(), in.Name, in.AccountCode, in.SPFInclude, n, urls})
 	}
 	if *jsonOut {
 		out := struct {
-			Version     string         `json:"version"`
-			Regions     []regionJSON   `json:"regions"`
-			Ports       []regions.Port `json:"ports"`
-			PortsSource string         `json:"ports_source"`
-			FactsSource string         `json:"facts_source"`
-		}{d.Version, list, regions.Ports(), regions.PortsSource(), regions.SourceOfFacts()}
+			Version     string                         `json:"version"`
+			Regions     []regionJSON                   `json:"regions"`
+			Ports       []regions.Port                 `json:"ports"`
+			PortsSource string                         `json:"ports_source"`
+			FactsSource string                         `json:"facts_source"`
+			Outbound    map[string][]regions.Smarthost `json:"outbound"`
+		}{d.Version, list, regions.Ports(), regions.PortsSource(), regions.SourceOfFacts(), outboundJSON(set)}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			errorf(env, "regions", "%v", err)
@@ -107,7 +110,7 @@ func cmdRegions(env *Env, args []string) int {
 		}
 	}
 	w.Flush()
-	writeOutbound(env, list)
+	writeOutbound(env, set)
 	fmt.Fprintf(env.Stdout, "\nPorts (%s):\n", regions.PortsSource())
 	for _, p := range regions.Ports() {
 		fmt.Fprintf(w, "  %s\t%d\t%s\n", p.Protocol, p.Port, dash(p.Usage))
