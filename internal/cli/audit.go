@@ -44,12 +44,22 @@ range is an error: there is nothing to check the list against. Input
 may be UTF-8 or UTF-16 (PowerShell), and is read as a stream; a line
 longer than 4 MiB is an error.
 
+With --outbound, FILE is the account's list of authorized outbound
+addresses (Administration Console, Gateway | Authorized Outbounds): the
+addresses Mimecast accepts outbound mail from, one a line. Mimecast takes
+single public IPv4 addresses only ("networks cannot be added") and
+temporarily fails mail from any other address with "Open relay not
+allowed". Errors: a network or range, a private or special-purpose
+address, an IPv6 address, a duplicate, anything else. Warning: an address
+inside Mimecast's own ranges.
+
 Exit status: 0 no errors (warnings allowed); 1 errors; 2 bad usage, an
 unreadable file or no address in it.`
 
 func cmdAudit(env *Env, args []string) int {
 	fs := newFlags(env, "audit", "[--region R,...] [flags] [FILE]", auditDescription)
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	outbound := fs.Bool("outbound", false, "FILE is an authorized-outbound list instead (see below)")
 	classFlag := fs.String("class", "mimecast,non-spf", "comma-separated classes the list must allow: mimecast, non-spf")
 	data := fs.String("data", "", dataFlagUsage)
 	region := regionFlag(fs, "; default: inferred from the entries")
@@ -64,6 +74,9 @@ func cmdAudit(env *Env, args []string) int {
 	path := "-"
 	if len(files) == 1 {
 		path = files[0]
+	}
+	if *outbound {
+		return auditOutbound(env, path, *jsonOut, *data)
 	}
 	set, ok := parseRegions(env, "audit", *region)
 	if !ok {

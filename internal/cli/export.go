@@ -67,10 +67,12 @@ func cmdExport(env *Env, args []string) int {
 	classFlag := fs.String("class", "mimecast,non-spf", "comma-separated classes to export: mimecast, non-spf")
 	reject := fs.String("reject", "", "postfix, postscreen: end with catch-all 0.0.0.0/0 and ::/0 lines with this access(5) `action`, as policy --reject takes it (without its {placeholders}): REJECT [text], DEFER [text], DEFER_IF_PERMIT [text], 4NN/5NN text, HOLD or DISCARD, e.g. \"554 5.7.1 Not a Mimecast relay\" (postscreen writes reject; postscreen_denylist_action decides)")
 	name := fs.String("name", "mimecast", "nftables table, ipset set and iptables chain base name")
-	port := fs.Int("port", 25, "nftables, iptables: TCP port of the ready rules")
+	port := fs.String("port", "25", "nftables, iptables, ip6tables, firewalld: comma-separated TCP ports the rules open to the ranges, e.g. 25,389,636")
+	service := fs.String("service", "", "like --port, by name from Mimecast's port table: "+serviceNames()+" (adds to --port when both are given)")
 	spfAll := fs.String("spf-all", "~all", "spf: the final all term: ~all, -all or ?all")
 	allow := fs.String("allow", "", "nftables, iptables, ip6tables: comma-separated `CIDRs` also accepted on the port (your own relays, monitoring)")
 	allowLoopback := fs.Bool("allow-loopback", true, "nftables, iptables, ip6tables: accept loopback sources (127.0.0.0/8, ::1); --allow-loopback=false to reset them too")
+	ipAllow := fs.Bool("m365-ip-allow-list", false, "m365: also add the ranges to the connection-filter IP Allow List. Against the CIS Microsoft 365 benchmark (2.1.12) and CISA's baseline (MS.EXO.12.1): mail from these IPs skips spam filtering and SPF/DKIM/DMARC checks; Enhanced Filtering (-EFSkipIPs, always written) is the supported way")
 	output := fs.String("o", "", "write to this `file`, replaced atomically (a temporary file renamed into place), instead of standard output; refused unless it is a regular file or missing; through a symlink, the file it points to is replaced and the link kept")
 	data := fs.String("data", "", dataFlagUsage)
 	region := regionFlag(fs, "; default every region")
@@ -113,8 +115,9 @@ func cmdExport(env *Env, args []string) int {
 		errorf(env, "export", "--name: %q is not a usable name", *name)
 		return ExitUsage
 	}
-	if *port < 1 || *port > 65535 {
-		errorf(env, "export", "--port: %d is not a TCP port", *port)
+	ports, err := parsePorts(*port, *service, fs)
+	if err != nil {
+		errorf(env, "export", "%v", err)
 		return ExitUsage
 	}
 	if !slices.Contains(export.SPFAllTerms, *spfAll) {
@@ -176,8 +179,9 @@ func cmdExport(env *Env, args []string) int {
 	}
 	var buf bytes.Buffer
 	err = export.Write(&buf, f, rs, export.Options{
-		Version: d.Version, Regions: set, Classes: classes, Reject: *reject, Name: *name, Port: *port,
+		Version: d.Version, Regions: set, Classes: classes, Reject: *reject, Name: *name, Ports: ports,
 		SPFAll: *spfAll, Now: now, Allow: allowed, NoLoopback: !*allowLoopback, Path: outPath,
+		M365IPAllowList: *ipAllow,
 		Warn: func(format string, a ...any) {
 			fmt.Fprintf(env.Stderr, "mimecastip export: warning: "+format+"\n", a...)
 		},

@@ -18,6 +18,9 @@ then the protocol and port table of Mimecast's Data Centers page and the
 dataset version. An account's region is named by the start of its account
 code (CUSA... is us); every subcommand's --region takes either.
 
+The outbound smarthosts of each region (where your servers relay outbound
+mail, with their sources) follow the URLs.
+
 Exit status: 0; 2 bad usage.`
 
 type regionJSON struct {
@@ -72,12 +75,13 @@ func cmdRegions(env *Env, args []string) int {
 	}
 	if *jsonOut {
 		out := struct {
-			Version     string         `json:"version"`
-			Regions     []regionJSON   `json:"regions"`
-			Ports       []regions.Port `json:"ports"`
-			PortsSource string         `json:"ports_source"`
-			FactsSource string         `json:"facts_source"`
-		}{d.Version, list, regions.Ports(), regions.PortsSource(), regions.SourceOfFacts()}
+			Version     string                         `json:"version"`
+			Regions     []regionJSON                   `json:"regions"`
+			Ports       []regions.Port                 `json:"ports"`
+			PortsSource string                         `json:"ports_source"`
+			FactsSource string                         `json:"facts_source"`
+			Outbound    map[string][]regions.Smarthost `json:"outbound"`
+		}{d.Version, list, regions.Ports(), regions.PortsSource(), regions.SourceOfFacts(), outboundJSON(set)}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			errorf(env, "regions", "%v", err)
@@ -109,6 +113,7 @@ func cmdRegions(env *Env, args []string) int {
 		}
 	}
 	w.Flush()
+	writeOutbound(env, set)
 	fmt.Fprintf(env.Stdout, "\nPorts (%s):\n", regions.PortsSource())
 	for _, p := range regions.Ports() {
 		fmt.Fprintf(w, "  %s\t%d\t%s\n", p.Protocol, p.Port, dash(p.Usage))

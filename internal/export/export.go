@@ -41,12 +41,19 @@ func Formats() []Format {
 		{"plain", "one CIDR a line (Google Workspace inbound gateway, HAProxy -f, rspamd radix maps, grepcidr -f)", writePlain},
 		{"postfix", "Postfix cidr table for check_client_access (value OK; --reject adds catch-all lines)", writePostfix},
 		{"postscreen", "Postfix cidr table for postscreen_access_list (permit; --reject adds catch-all reject lines)", writePostscreen},
-		{"nftables", "nft -f file: table inet NAME with interval sets NAME_v4/NAME_v6 and a tcp dport chain", writeNftables},
+		{"nftables", "nft -f file: table inet NAME with interval sets NAME_v4/NAME_v6 and a tcp dport chain (--port/--service)", writeNftables},
 		{"ipset", "ipset restore file: hash:net sets NAME4 and NAME6 (load with ipset -exist restore)", writeIpset},
 		{"iptables", "iptables-restore --noflush file (IPv4): chain NAME-SMTP accepting the ranges, rejecting the rest", writeIptables},
 		{"ip6tables", "ip6tables-restore --noflush file (IPv6): the same chain for IPv6", writeIp6tables},
-		{"m365", "Exchange Online PowerShell: inbound connector and connection-filter allow list (IPv4, /24 or longer)", writeM365},
-		{"exchange", "Exchange Server PowerShell: Set-ReceiveConnector -RemoteIPRanges", writeExchange},
+		{"m365", "Exchange Online PowerShell: inbound connector restricted to the ranges, Enhanced Filtering -EFSkipIPs (IPv4, /24 or longer)", writeM365},
+		{"exchange", "Exchange Server PowerShell: Set-ReceiveConnector -RemoteIPRanges, Set-TransportConfig -InternalSMTPServers", writeExchange},
+		{"spamassassin", "SpamAssassin .cf: trusted_networks and internal_networks, so SPF and DNSBLs check the hop into Mimecast", writeSpamAssassin},
+		{"rspamd", "rspamd radix map for the SPF module's external_relay (the snippet is in the header)", writeRspamd},
+		{"policyd-spf", "postfix-policyd-spf-python: the Whitelist = line for policyd-spf.conf", writePolicydSPF},
+		{"exim", "Exim host list for hostlist mimecast_hosts, with the acl_smtp_connect ACL in the header", writeExim},
+		{"haproxy", "HAProxy ACL file for tcp-request connection reject unless { src -f FILE } (frontend in the header)", writeHAProxy},
+		{"nginx", "nginx stream include: allow lines and deny all (server block in the header)", writeNginx},
+		{"firewalld", "firewalld ipset XML (IPv4), with the rich rules for --port/--service in the header", writeFirewalld},
 		{"spf", "DNS zone TXT record: v=spf1 ip4:/ip6: terms in strings of at most 255 bytes", writeSPF},
 		{"json", "JSON: version, generated, regions, classes and every selected published range", writeJSON},
 		{"csv", "CSV with a # header line: every selected published range", writeCSV},
@@ -91,6 +98,13 @@ type Options struct {
 	// postfix and postscreen headers; default /etc/postfix/mimecast.cidr
 	// (postscreen: /etc/postfix/mimecast-postscreen.cidr).
 	Path string
+	// Ports, when not empty, replaces Port: the TCP ports the firewall
+	// formats (nftables, iptables, ip6tables, firewalld) open to the ranges.
+	Ports []int
+	// M365IPAllowList makes m365 also add the ranges to the connection
+	// filter's IP Allow List, against CIS Microsoft 365 2.1.12 and CISA
+	// MS.EXO.12.1; off by default.
+	M365IPAllowList bool
 }
 
 // Select returns the active ranges of d whose service is a mail service
@@ -167,6 +181,10 @@ func Write(w io.Writer, f Format, rs []regions.Range, o Options) error {
 	if o.Port == 0 {
 		o.Port = 25
 	}
+	if len(o.Ports) == 0 {
+		o.Ports = []int{o.Port}
+	}
+	o.Ports = slices.Clone(o.Ports)
 	if o.SPFAll == "" {
 		o.SPFAll = "~all"
 	}

@@ -160,7 +160,8 @@ func TestM365(t *testing.T) {
 		}
 		assert.True(t, setOf(ps).Equal(rangesSet(rs)), "%s: the /24 split changes the covered set", region)
 		assert.Contains(t, got, "New-InboundConnector")
-		assert.Contains(t, got, "Set-HostedConnectionFilterPolicy -Identity Default -IPAllowList @{Add=$MimecastIPs}")
+		assert.Contains(t, got, "-EFSkipIPs $MimecastIPs")
+		assert.NotContains(t, got, "Set-HostedConnectionFilterPolicy")
 	}
 	// /22 and /23 are split
 	got, _ := export(t, "m365", mustSet("za"), Options{})

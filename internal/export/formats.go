@@ -102,13 +102,17 @@ func writeNftables(w *writer) error {
 	}
 	set(n+"_v4", "ipv4_addr", v4)
 	set(n+"_v6", "ipv6_addr", v6)
-	w.printf("\t# Inbound SMTP only from the ranges above.\n")
+	if len(w.o.Ports) == 1 && w.o.Ports[0] == 25 {
+		w.printf("\t# Inbound SMTP only from the ranges above.\n")
+	} else {
+		w.printf("\t# Inbound TCP ports %s only from the ranges above.\n", strings.Trim(nftPorts(w.o.Ports), "{ }"))
+	}
 	w.printf("\tchain smtp_in {\n")
 	w.printf("\t\ttype filter hook input priority filter; policy accept;\n")
-	w.printf("\t\ttcp dport %d ip saddr @%s_v4 accept\n", w.o.Port, n)
-	w.printf("\t\ttcp dport %d ip6 saddr @%s_v6 accept\n", w.o.Port, n)
-	w.nftExempt(fmt.Sprint(w.o.Port))
-	w.printf("\t\ttcp dport %d counter reject with tcp reset\n", w.o.Port)
+	w.printf("\t\ttcp dport %s ip saddr @%s_v4 accept\n", nftPorts(w.o.Ports), n)
+	w.printf("\t\ttcp dport %s ip6 saddr @%s_v6 accept\n", nftPorts(w.o.Ports), n)
+	w.nftExempt(nftPorts(w.o.Ports))
+	w.printf("\t\ttcp dport %s counter reject with tcp reset\n", nftPorts(w.o.Ports))
 	w.printf("\t}\n}\n")
 	return nil
 }
@@ -166,7 +170,7 @@ func writeXtables(w *writer, cmd string, ps []netip.Prefix) error {
 	}
 	w.header("#",
 		fmt.Sprintf("Load without touching other rules: %s-restore --noflush < FILE (reloading replaces the chain's rules).", cmd),
-		fmt.Sprintf("Then send inbound SMTP through it once: %s -I INPUT -p tcp --dport %d -j %s", cmd, w.o.Port, c),
+		fmt.Sprintf("Then send inbound SMTP through it once: %s -I INPUT -p tcp %s -j %s", cmd, xtablesPorts(w.o.Ports), c),
 		w.exemptText(family))
 	w.printf("*filter\n:%s - [0:0]\n-F %s\n", c, c)
 	for _, p := range ps {
@@ -200,41 +204,65 @@ func writeM365(w *writer) error {
 	if dropped > 0 {
 		w.o.Warn("m365: %d IPv6 prefixes left out (Exchange Online connectors and connection filters take IPv4 only)", dropped)
 	}
-	if len(ps) > M365MaxEntries {
+	if w.o.M365IPAllowList && len(ps) > M365MaxEntries {
 		w.o.Warn("m365: %d entries, more than the %d a connection filter allow list holds", len(ps), M365MaxEntries)
 	}
 	extra := []string{
 		"Exchange Online PowerShell (run Connect-ExchangeOnline first).",
-		"IPv4 only; every prefix shorter than /24 is split into /24s, as connectors and connection filters require:",
+		"IPv4 only; every prefix shorter than /24 is split into /24s, as connectors require (/24 to /32):",
 		fmt.Sprintf("%d entries.", len(ps)),
 	}
 	if dropped > 0 {
 		extra = append(extra, fmt.Sprintf("%d IPv6 prefixes left out: Exchange Online does not take them here.", dropped))
 	}
+	extra = append(extra,
+		"The connector accepts your domains' mail only from these addresses, and Enhanced Filtering",
+		"for Connectors (skip listing) makes EOP skip the Mimecast hops, so SPF, DKIM and DMARC are",
+		"checked against the real sender (EFSkipLastIP off, EFSkipIPs the ranges).")
+	if w.o.M365IPAllowList {
+		extra = append(extra, "--m365-ip-allow-list: also adds the ranges to the connection-filter IP Allow List (see below).")
+	} else {
+		extra = append(extra, "The connection-filter IP Allow List is left alone (CIS Microsoft 365 2.1.12, CISA MS.EXO.12.1).")
+	}
 	w.header("#", extra...)
 	w.printf("\n$MimecastIPs = %s\n\n", psList(ps))
-	w.printf(`# Inbound connector that accepts mail for your domains only from Mimecast.
+	w.printf(`# Inbound connector for mail from Mimecast, restricted to its ranges, with
+# Enhanced Filtering for Connectors skipping those ranges.
 $ConnectorName = "Mimecast inbound"
 if (Get-InboundConnector -Identity $ConnectorName -ErrorAction SilentlyContinue) {
-    Set-InboundConnector -Identity $ConnectorName -SenderIPAddresses $MimecastIPs
+    Set-InboundConnector -Identity $ConnectorName -SenderIPAddresses $MimecastIPs -RestrictDomainsToIPAddresses $true ` + "`" + `
+        -EFSkipLastIP $false -EFSkipIPs $MimecastIPs
 } else {
     New-InboundConnector -Name $ConnectorName -ConnectorType Partner -SenderDomains * ` + "`" + `
-        -RestrictDomainsToIPAddresses $true -RequireTls $true -SenderIPAddresses $MimecastIPs
+        -RestrictDomainsToIPAddresses $true -RequireTls $true -SenderIPAddresses $MimecastIPs ` + "`" + `
+        -EFSkipLastIP $false -EFSkipIPs $MimecastIPs
 }
-
-# Connection filter: skip spam filtering of these IPs. Add does not remove
-# entries of earlier exports; review the list when ranges are retired.
+`)
+	if w.o.M365IPAllowList {
+		w.printf(`
+# Connection filter IP Allow List (--m365-ip-allow-list). Mail from these IPs
+# skips spam filtering and sender authentication: against CIS Microsoft 365
+# 2.1.12 and CISA MS.EXO.12.1, and not needed with Enhanced Filtering. Add
+# does not remove entries of earlier exports; review the list when ranges
+# are retired.
 Set-HostedConnectionFilterPolicy -Identity Default -IPAllowList @{Add=$MimecastIPs}
 `)
+	}
 	return nil
 }
 
 func writeExchange(w *writer) error {
-	w.header("#", "Exchange Server (on-premises) Management Shell. Replaces the connector's RemoteIPRanges.")
+	w.header("#", "Exchange Server (on-premises) Management Shell. Replaces the connector's RemoteIPRanges;",
+		"adds the ranges to the transport's InternalSMTPServers, keeping its other entries.")
 	w.printf("\n$MimecastIPs = %s\n\n", psList(w.merged))
 	w.printf(`# A receive connector dedicated to Mimecast; the most specific match wins.
 $ConnectorName = "$env:COMPUTERNAME\Mimecast inbound"
 Set-ReceiveConnector -Identity $ConnectorName -RemoteIPRanges $MimecastIPs
+
+# Mimecast's gateways are the last hop before this server: list them as
+# internal SMTP servers, so Sender ID and connection filtering evaluate the
+# hop into Mimecast (the real sender) instead of Mimecast's own address.
+Set-TransportConfig -InternalSMTPServers @{Add=$MimecastIPs}
 `)
 	return nil
 }
