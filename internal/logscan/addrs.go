@@ -40,7 +40,8 @@ type AddrStat struct {
 }
 
 // Addresses tallies the distinct wanted addresses of the lines given to
-// Add. The zero value is ready to use (with the limit MaxDistinct).
+// Add; an IPv4-mapped IPv6 address (::ffff:1.2.3.4) is the same address
+// as its IPv4 form (1.2.3.4), as the classifier and Postfix see it. The zero value is ready to use (with the limit MaxDistinct).
 type Addresses struct {
 	Want    ClassMask // the classes to count; normally the Scanner's Want
 	Max     int       // the most distinct addresses held; 0 means MaxDistinct
@@ -63,7 +64,7 @@ func (a *Addresses) Add(file string, l *Line) error {
 	}
 	fresh := 0
 	for i, m := range l.Matches {
-		if a.Want.Has(l.Results[i].Class) && a.m[m.Addr] == nil {
+		if a.Want.Has(l.Results[i].Class) && a.m[m.Addr.Unmap()] == nil {
 			fresh++
 		}
 	}
@@ -78,10 +79,11 @@ func (a *Addresses) Add(file string, l *Line) error {
 		if !a.Want.Has(r.Class) {
 			continue
 		}
-		st := a.m[m.Addr]
+		key := m.Addr.Unmap() // ::ffff:1.2.3.4 is the client 1.2.3.4
+		st := a.m[key]
 		if st == nil {
-			st = &AddrStat{Addr: m.Addr, Result: r}
-			a.m[m.Addr] = st
+			st = &AddrStat{Addr: key, Result: r}
+			a.m[key] = st
 			if a.Samples {
 				text := TrimEOL(l.Text)
 				if len(text) > MaxSample {

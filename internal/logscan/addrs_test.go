@@ -54,3 +54,24 @@ func TestTimestamp(t *testing.T) {
 		assert.Equal(t, want, string(Timestamp([]byte(line))), line)
 	}
 }
+
+// TestAddressesMapped: a client logged as ::ffff:8.8.8.8 (smtpd on a
+// dual-stack socket) is the client 8.8.8.8, in the table and in the
+// distinct count: one row, one distinct address, both lines counted.
+func TestAddressesMapped(t *testing.T) {
+	in := "Nov 22 07:14:00 mx postfix/smtpd[1]: connect from x[8.8.8.8]\n" +
+		"Nov 22 07:15:00 mx postfix/smtpd[1]: connect from x[::ffff:8.8.8.8]\n" +
+		"Nov 22 07:16:00 mx postfix/smtpd[1]: connect from x[IPv6:::FFFF:8.8.8.8]\n"
+	s := &Scanner{Classifier: mimecastip.Default(), Want: MaskOf(mimecastip.Foreign), Inbound: &Inbound{}}
+	a := &Addresses{Want: s.Want, Samples: true}
+	c := &Counter{Want: s.Want}
+	require.NoError(t, s.Scan(strings.NewReader(in), func(l *Line) error { c.Add(l); return a.Add("f", l) }))
+	st := a.Sorted()
+	require.Len(t, st, 1)
+	assert.Equal(t, "8.8.8.8", st[0].Addr.String())
+	assert.Equal(t, 3, st[0].Count)
+	assert.Equal(t, "Nov 22 07:14:00", st[0].First)
+	assert.Equal(t, "Nov 22 07:16:00", st[0].Last)
+	assert.Equal(t, 1, c.Distinct)
+	assert.Equal(t, 3, c.Total)
+}

@@ -476,7 +476,8 @@ type Counter struct {
 	Want  ClassMask // the classes to count; normally the Scanner's Want
 	Lines int       // lines holding at least one wanted address
 	Total int       // wanted addresses
-	// Distinct is the number of distinct wanted addresses, up to Max
+	// Distinct is the number of distinct wanted addresses (an
+	// IPv4-mapped IPv6 address is its IPv4 address), up to Max
 	// (0 means MaxDistinct); Overflow reports that more were seen and
 	// not counted as distinct.
 	Distinct int
@@ -500,7 +501,8 @@ func (c *Counter) Add(l *Line) {
 		c.Total++
 		g := c.group(r.Class, r.Regions)
 		c.groups[g].Addresses++
-		if _, ok := c.seen[l.Matches[i].Addr]; !ok {
+		key := l.Matches[i].Addr.Unmap() // ::ffff:1.2.3.4 is 1.2.3.4
+		if _, ok := c.seen[key]; !ok {
 			max := c.Max
 			if max <= 0 {
 				max = MaxDistinct
@@ -509,7 +511,7 @@ func (c *Counter) Add(l *Line) {
 				c.seen = make(map[netip.Addr]struct{})
 			}
 			if len(c.seen) < max {
-				c.seen[l.Matches[i].Addr] = struct{}{}
+				c.seen[key] = struct{}{}
 				c.groups[g].Distinct++
 				c.Distinct++
 			} else {
