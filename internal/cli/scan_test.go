@@ -398,3 +398,26 @@ Nov 22 07:14:46 mx sm-mta[4243]: 5AM7EjXa004243: from=<alice@example.net>, size=
 	assert.True(t, strings.HasPrefix(r.stdout, "2:"), "the other lines are still selected: %q", r.stdout)
 	assert.NotContains(t, r.stdout, "170.10.129.124\"@", "the crafted line is not selected")
 }
+
+// TestScanUTF16Export: a UTF-16 file (a Microsoft 365 message trace
+// export) is read as text: plain scan selects its addresses and --inbound
+// finds its FromIP clients; before, plain scan selected nothing (exit 1,
+// "no bypass") and --inbound called it unreadable.
+func TestScanUTF16Export(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "trace.csv")
+	csv := "\"Received\",\"SenderAddress\",\"FromIP\"\r\n\"11/22/2026 7:14:45 AM\",\"a@example.net\",\"8.8.8.8\"\r\n"
+	var b []byte
+	b = append(b, 0xFF, 0xFE)
+	for _, c := range csv {
+		b = append(b, byte(c), 0)
+	}
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+	r := cliRun("", "scan", "--class", "foreign", p)
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Equal(t, "\"11/22/2026 7:14:45 AM\",\"a@example.net\",\"8.8.8.8\"\r\n", r.stdout)
+	r = cliRun("", "scan", "--inbound", "--class", "foreign", "--addresses", p)
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "8.8.8.8 ")
+	assert.Contains(t, r.stdout, "11/22/2026 7:14:45 AM")
+}

@@ -32,7 +32,10 @@ const MaxZstdWindow = 128 << 20
 
 // Decompress looks at the first bytes of r and returns a reader of its
 // decompressed text when they are the magic bytes of gzip, bzip2, xz or
-// zstd, or of r unchanged otherwise. Decompression errors, a truncated
+// zstd, or of r unchanged otherwise. UTF-16 text (with a byte-order mark,
+// or ASCII text with a zero byte in every other position), compressed or
+// not, is read as UTF-8 (Microsoft 365 and Exchange exports, PowerShell's
+// Out-File); an odd final byte is the error ErrOddUTF16. Decompression errors, a truncated
 // stream included, are returned by Read wrapped in a *DecompressError:
 // the caller must treat the text read so far as incomplete. Close
 // releases the decoder; it does not close r.
@@ -53,7 +56,7 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	case len(head) >= 4 && string(head[:4]) == "\x28\xb5\x2f\xfd":
 		c = Zstd
 	default:
-		return io.NopCloser(br), Plain, nil
+		return io.NopCloser(maybeUTF16(br)), Plain, nil
 	}
 	var dr io.Reader
 	closer := func() {}
@@ -80,7 +83,11 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		}
 		dr, closer = z, z.Close
 	}
-	return &decompressed{r: dr, c: c, close: closer}, c, nil
+	d := &decompressed{r: dr, c: c, close: closer}
+	return struct {
+		io.Reader
+		io.Closer
+	}{maybeUTF16(bufio.NewReaderSize(d, 64<<10)), d}, c, nil
 }
 
 type decompressed struct {
