@@ -115,16 +115,15 @@ type client struct {
 // client returns the inbound client of line, if any.
 func (in *Inbound) client(line []byte) (client, bool) {
 	line = TrimEOL(line)
-	if len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
-		// a UTF-8 byte-order mark (Windows tools write one): keep the
-		// offsets, blank it out of the way
-		c, ok := in.client(line[3:])
+	if skip := prefixLen(line); skip > 0 {
+		// keep the offsets, step over the prefix
+		c, ok := in.client(line[skip:])
 		if ok {
-			c.m.Start += 3
-			c.m.End += 3
+			c.m.Start += skip
+			c.m.End += skip
 			if c.t1 > 0 {
-				c.t0 += 3
-				c.t1 += 3
+				c.t0 += skip
+				c.t1 += skip
 			}
 		}
 		return c, ok
@@ -166,6 +165,21 @@ func (in *Inbound) client(line []byte) (client, bool) {
 }
 
 // --- helpers
+
+// prefixLen returns the length of what precedes the text of a line: a
+// UTF-8 byte-order mark (Windows tools write one), or zero bytes (a log
+// truncated by copytruncate while its writer kept its offset starts with
+// a run of them).
+func prefixLen(line []byte) int {
+	if len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+		return 3
+	}
+	n := 0
+	for n < len(line) && line[n] == 0 {
+		n++
+	}
+	return n
+}
 
 // syslog splits "TIMESTAMP HOST TAG[PID]: MESSAGE" into its program name
 // (TAG without the pid) and the offset of the message.

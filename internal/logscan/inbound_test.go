@@ -224,3 +224,20 @@ func TestInboundEximCraftedSender(t *testing.T) {
 	assert.Equal(t, []string{"192.0.2.66"}, got, "line 2: an A= in the sender is not an authentication")
 	assert.Equal(t, []int{1, 3}, doubts)
 }
+
+// TestInboundTruncatedLog: a log truncated by logrotate's copytruncate
+// while smtpd kept writing at its old offset starts with a run of zero
+// bytes; the line after them is still a Postfix line, its client counted
+// with its time stamp (it was unrecognised: a foreign client dropped).
+func TestInboundTruncatedLog(t *testing.T) {
+	data := strings.Repeat("\x00", 5000) + "Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8.8]\n" +
+		"\xEF\xBB\xBFNov 22 07:14:46 mx postfix/smtpd[1]: connect from x[8.8.4.4]\n"
+	s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+	var got []string
+	require.NoError(t, s.Scan(strings.NewReader(data), func(l *Line) error {
+		got = append(got, l.Matches[0].Addr.String()+" "+string(l.Time)+" "+string(l.Text[l.Matches[0].Start:l.Matches[0].End]))
+		return nil
+	}))
+	assert.Equal(t, []string{"8.8.8.8 Nov 22 07:14:45 8.8.8.8", "8.8.4.4 Nov 22 07:14:46 8.8.4.4"}, got)
+	assert.Equal(t, 2, s.Stats().Recognized)
+}

@@ -424,7 +424,8 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 		return
 	}
 	if t0 < 0 {
-		t0, t1 = 0, len(Timestamp(text))
+		t0 = prefixLen(text)
+		t1 = t0 + len(Timestamp(text[t0:]))
 	}
 	c.sel = append(c.sel, selected{num: num, start: start, end: end, m0: m0, m1: len(c.matches), wanted: wanted,
 		t0: start + t0, t1: start + t1, format: format})
