@@ -20,6 +20,8 @@ the wanted classes, like grep. Files are read in turn; with no FILE, or
 with "-", standard input. Files compressed with gzip, bzip2, xz or zstd
 (rotated logs such as mail.log.2.gz) are recognised by their first bytes
 and decompressed, as zgrep does; a corrupted or truncated one is an error.
+UTF-16 text (Windows exports, with or without a byte-order mark) is read
+as UTF-8.
 A line longer than 1 MiB (1048576 bytes) is skipped and reported with its
 number; the other lines are still scanned.
 
@@ -34,8 +36,9 @@ region's gateway is foreign (find who bypasses an EU lockdown with
 distinct addresses and lines per class and regions instead of the lines.
 With --addresses, print each distinct address once, most frequent first,
 with its class, the regions that publish it (so "foreign eu" is an EU
-gateway outside the chosen region), its count, the time stamps of the
-first and last lines holding it and the first such line.`
+gateway outside the chosen region), its count, the earliest and latest
+time stamps of the lines holding it (whatever the order of the files:
+mail.log* lists the newest first) and the first such line.`
 
 const scanExit = `
 Exit status, as grep: 0 at least one line was selected; 1 none was; 2 bad

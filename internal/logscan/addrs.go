@@ -29,14 +29,37 @@ type AddrStat struct {
 	Count  int               // occurrences
 	Lines  int               // lines holding it
 
-	First, Last string // the timestamps of the first and last of those lines, in input order ("" when none is recognised)
+	// The earliest and latest time stamps of those lines ("" when none
+	// is recognised), whatever the order of the files (mail.log*
+	// lists the newest first). Stamps that cannot be compared (of
+	// different kinds, or not understood) are taken in input order.
+	First, Last string
 	// The first line holding the address (cut at MaxSample bytes, without
 	// its terminator), its file and its number.
 	Sample     string
 	SampleFile string
 	SampleLine int
 
-	lastSeq int
+	lastSeq           int
+	firstKey, lastKey timeKey
+}
+
+// see takes the time stamp ts of a line holding the address.
+func (st *AddrStat) see(ts string) {
+	if ts == "" {
+		return
+	}
+	k := parseTimeKey(ts)
+	if st.First == "" {
+		st.First, st.Last, st.firstKey, st.lastKey = ts, ts, k, k
+		return
+	}
+	if earlier, ok := k.before(st.firstKey); ok && earlier {
+		st.First, st.firstKey = ts, k
+	}
+	if earlier, ok := k.before(st.lastKey); !ok || !earlier {
+		st.Last, st.lastKey = ts, k
+	}
 }
 
 // Addresses tallies the distinct wanted addresses of the lines given to
@@ -100,10 +123,7 @@ func (a *Addresses) Add(file string, l *Line) error {
 				if !tsDone {
 					ts, tsDone = string(l.Time), true
 				}
-				if st.First == "" && st.Lines == 1 {
-					st.First = ts
-				}
-				st.Last = ts
+				st.see(ts)
 			}
 		}
 	}
