@@ -230,6 +230,49 @@ func bracket(line []byte, i int) (Match, bool) {
 	return addrAt(line, s, end)
 }
 
+// clientAt reads the client address in brackets at line[i:]. A session
+// line whose brackets hold no address is in doubt (a corrupted or cut
+// line: its client cannot be told), except "[unknown]", which Postfix
+// writes when the client's address was never known.
+func clientAt(line []byte, i int) verdict {
+	if m, ok := bracket(line, i); ok {
+		return verdict{mine: true, found: true, m: m}
+	}
+	if i >= len(line) || line[i] != '[' {
+		return verdict{mine: true}
+	}
+	text := line[i:]
+	if e := bytes.IndexByte(text, ']'); e >= 0 {
+		text = text[:e+1]
+		if string(text) == "[unknown]" {
+			return verdict{mine: true}
+		}
+	}
+	return doubtful("client address", text)
+}
+
+// clientField reads the client address of a CSV field line[s:end]: an
+// empty field holds none (an outbound row), any other text that is not
+// an address puts the line in doubt.
+func clientField(line []byte, s, end int) verdict {
+	if m, ok := addrAt(line, s, end); ok {
+		return verdict{mine: true, found: true, m: m}
+	}
+	if len(bytes.TrimSpace(line[s:end])) == 0 {
+		return verdict{mine: true}
+	}
+	return doubtful("client address", line[s:end])
+}
+
+// doubtful is the verdict on a session line whose client field is not
+// an address.
+func doubtful(what string, text []byte) verdict {
+	if len(text) > 64 {
+		text = text[:64]
+	}
+	return verdict{mine: true, doubt: fmt.Sprintf("the %s %q is not an address (a corrupted or cut line?): the client cannot be told; read this line yourself", what, text)}
+}
+
 // addrAt parses line[s:end] as one address.
 func addrAt(line []byte, s, end int) (Match, bool) {
 	if s >= end {
@@ -317,8 +360,7 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 		if b < 0 {
 			return mine
 		}
-		m, ok := bracket(line, msg+b)
-		return verdict{mine: true, found: ok, m: m}
+		return clientAt(line, msg+b)
 	}
 	// smtpd: an optional queue ID, then the event
 	off := msg
@@ -363,8 +405,7 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 	if b < 0 || bytes.IndexByte(body[from:from+b], ' ') >= 0 {
 		return mine
 	}
-	m, ok := bracket(line, off+from+b)
-	return verdict{mine: true, found: ok, m: m}
+	return clientAt(line, off+from+b)
 }
 
 // authenticated reports whether a Postfix disconnect line counts a
@@ -466,8 +507,7 @@ func detectExim(in *Inbound, line []byte) verdict {
 			return v
 		}
 		if f := index(rest, " from ["); f >= 0 {
-			m, ok := bracket(line, body+f+len(" from "))
-			return verdict{mine: true, found: ok, m: m}
+			return clientAt(line, body+f+len(" from "))
 		}
 	}
 	return mine
@@ -529,8 +569,7 @@ func eximHostAt(line []byte, i int) verdict {
 		}
 		i += e + 2
 	}
-	m, ok := bracket(line, i)
-	return verdict{mine: true, found: ok, m: m}
+	return clientAt(line, i)
 }
 
 // --- Sendmail
@@ -571,8 +610,7 @@ func detectSendmail(in *Inbound, line []byte) verdict {
 		}
 		i += sp + 1
 	}
-	m, ok := bracket(line, i)
-	return verdict{mine: true, found: ok, m: m}
+	return clientAt(line, i)
 }
 
 // --- Exchange
@@ -676,8 +714,7 @@ func detectExchangeTracking(in *Inbound, line []byte) verdict {
 	if string(ev) != "RECEIVE" || string(src) != "SMTP" {
 		return verdict{mine: true}
 	}
-	m, ok := addrAt(line, f[1][0], f[1][1])
-	return verdict{mine: true, found: ok, m: m}
+	return clientField(line, f[1][0], f[1][1])
 }
 
 func isProtoEvent(c byte) bool { return c == '+' || c == '-' || c == '*' || c == '<' || c == '>' }
@@ -698,7 +735,10 @@ func detectExchangeReceive(in *Inbound, line []byte) verdict {
 		return verdict{mine: true}
 	}
 	m, _, ok := endpoint(line, f[5][0], f[5][1])
-	return verdict{mine: true, found: ok, m: m}
+	if !ok {
+		return doubtful("remote endpoint", line[f[5][0]:f[5][1]])
+	}
+	return verdict{mine: true, found: true, m: m}
 }
 
 // --- Microsoft 365 message trace
@@ -767,11 +807,13 @@ func detectM365(in *Inbound, line []byte) verdict {
 	if l.dir >= 0 && l.dir < k && strings.EqualFold(string(line[f[l.dir][0]:f[l.dir][1]]), "Originating") {
 		return verdict{mine: true}
 	}
-	m, ok := addrAt(line, f[l.ip][0], f[l.ip][1])
-	if !ok {
-		return verdict{mine: true}
+	if h := bytes.TrimSpace(line[f[l.ip][0]:f[l.ip][1]]); bytes.EqualFold(h, []byte("FromIP")) || bytes.EqualFold(h, []byte("original_client_ip")) {
+		return verdict{mine: true} // the header (again, in concatenated exports)
 	}
-	v := verdict{mine: true, found: true, m: m}
+	v := clientField(line, f[l.ip][0], f[l.ip][1])
+	if !v.found {
+		return v
+	}
 	if l.time >= 0 && l.time < k {
 		v.t0, v.t1 = f[l.time][0], f[l.time][1]
 	}

@@ -241,3 +241,49 @@ func TestInboundTruncatedLog(t *testing.T) {
 	assert.Equal(t, []string{"8.8.8.8 Nov 22 07:14:45 8.8.8.8", "8.8.4.4 Nov 22 07:14:46 8.8.4.4"}, got)
 	assert.Equal(t, 2, s.Stats().Recognized)
 }
+
+// TestInboundUnreadableClient: a session line of a known format whose
+// client field is not an address (a NUL byte, a leading zero, an octet
+// over 255, a line cut inside the brackets) is reported as in doubt: it
+// was silently skipped, so a corrupted line of a foreign client looked
+// clean. Postfix's "unknown[unknown]" and an empty CSV field (an outbound
+// row) hold no client and are no doubt.
+func TestInboundUnreadableClient(t *testing.T) {
+	doubt := []string{
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8.8\x00]",
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[010.1.1.1]",
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8",
+		"Nov 22 07:14:45 mx postfix/postscreen[1]: CONNECT from [8.8.8.300]:4321 to [10.0.0.1]:25",
+		"2026-11-22 07:14:45 1vBxyz-000Abc-7Q <= a@example.net H=(helo) [8.8.8.8x]:25 P=esmtp S=1",
+		"Nov 22 07:14:45 mx sm-mta[1]: 5AM7EjXa004242: from=<a@example.net>, size=1, relay=x [8.8.8.1.1]",
+		"2026-11-22T07:14:45.123Z,8.8.8.8x,mail.example.net,10.0.0.5,EXCH01,x,EXCH01\\Default Frontend EXCH01,SMTP,RECEIVE,1234,<1@example.net>",
+		"2026-11-22T07:14:45.123Z,EXCH01\\Default Frontend EXCH01,08DE2A1B3C4D5E6F,0,10.0.0.5:25,8.8.8.8.8:52344,+,,",
+	}
+	none := []string{
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: lost connection after CONNECT from unknown[unknown]",
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8.8]",
+	}
+	s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+	for _, line := range doubt {
+		var doubts []string
+		s.Doubt = func(_ int, msg string) { doubts = append(doubts, msg) }
+		n := 0
+		require.NoError(t, s.Scan(strings.NewReader(line+"\n"), func(*Line) error { n++; return nil }))
+		assert.Equal(t, 0, n, line)
+		if assert.Len(t, doubts, 1, line) {
+			assert.Contains(t, doubts[0], "is not an address", line)
+		}
+	}
+	for _, line := range none {
+		s.Doubt = func(_ int, msg string) { t.Errorf("%q: %s", line, msg) }
+		require.NoError(t, s.Scan(strings.NewReader(line+"\n"), func(*Line) error { return nil }))
+	}
+
+	csv := "\"Received\",\"FromIP\"\n\"11/22/2026 7:14:45 AM\",\"1.2.3\"\n\"11/22/2026 7:14:46 AM\",\"\"\n\"Received\",\"FromIP\"\n\"11/22/2026 7:14:47 AM\",\"8.8.8.8\"\n"
+	var lines []int
+	s.Doubt = func(n int, _ string) { lines = append(lines, n) }
+	var got []string
+	require.NoError(t, s.Scan(strings.NewReader(csv), func(l *Line) error { got = append(got, l.Matches[0].Addr.String()); return nil }))
+	assert.Equal(t, []int{2}, lines)
+	assert.Equal(t, []string{"8.8.8.8"}, got)
+}
