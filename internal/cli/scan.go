@@ -186,6 +186,10 @@ func cmdScan(env *Env, args []string) int {
 			errorf(env, "scan", "%s: no line is in a log format --inbound reads (%s): nothing was checked", display, strings.Join(logscan.FormatNames(), ", "))
 			failed = true
 		}
+		if st := sc.Stats(); inbound != nil && st.Unread > 0 {
+			errorf(env, "scan", "%s: %d lines (the first: line %d) name an MTA's SMTP server (postfix/smtpd, postscreen, sendmail, exim) in a layout --inbound does not read: their clients were not checked", display, st.Unread, st.FirstUnread)
+			failed = true
+		}
 		if selected && exit == ExitFinding {
 			exit = ExitOK
 		}

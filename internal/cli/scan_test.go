@@ -421,3 +421,21 @@ func TestScanUTF16Export(t *testing.T) {
 	assert.Contains(t, r.stdout, "8.8.8.8 ")
 	assert.Contains(t, r.stdout, "11/22/2026 7:14:45 AM")
 }
+
+// TestScanInboundUnreadLayout: in a file whose other lines are known,
+// Postfix lines in a syslog layout --inbound does not read (a <PRI>
+// prefix, RFC 5424) are an error naming the first, not a silent "no
+// bypass": before, the foreign client of those lines went unseen with
+// exit 1.
+func TestScanInboundUnreadLayout(t *testing.T) {
+	in := "2026-11-22 07:14:45 1vBxyz-000Abc-7Q <= a@example.net H=(helo) [170.10.129.124]:25 P=esmtp S=1\n" +
+		"<22>Nov 22 07:14:46 mx postfix/smtpd[1]: connect from x[8.8.8.8]\n" +
+		"<22>1 2026-11-22T07:14:47Z mx postfix/smtpd 1 - - connect from x[8.8.4.4]\n" +
+		"Nov 22 07:14:48 mx dovecot: imap-login: Login: user=<a>, rip=9.9.9.9\n"
+	r := cliRun(in, "scan", "--inbound", "--class", "foreign")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "(standard input): 2 lines (the first: line 2) name an MTA's SMTP server")
+	r = cliRun(in[:strings.Index(in, "<22>")]+in[strings.LastIndex(in, "Nov 22"):], "scan", "--inbound", "--class", "foreign")
+	assert.Equal(t, ExitFinding, r.code, r.stderr)
+	assert.Empty(t, r.stderr)
+}

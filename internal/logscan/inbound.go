@@ -166,6 +166,21 @@ func (in *Inbound) client(line []byte) (client, bool) {
 
 // --- helpers
 
+var mtaPrograms = [][]byte{[]byte("/smtpd["), []byte("/smtpd:"), []byte("/smtpd "), []byte("/postscreen["), []byte("/postscreen:"), []byte("/postscreen "),
+	[]byte("sm-mta["), []byte("sendmail["), []byte("exim["), []byte("exim4[")}
+
+// namesMTA reports whether line, which no format claims, names the SMTP
+// server program of an MTA [Inbound] reads: a line in a layout it does
+// not read (a <PRI> prefix, RFC 5424), whose client would go unseen.
+func namesMTA(line []byte) bool {
+	for _, p := range mtaPrograms {
+		if bytes.Contains(line, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // prefixLen returns the length of what precedes the text of a line: a
 // UTF-8 byte-order mark (Windows tools write one), or zero bytes (a log
 // truncated by copytruncate while its writer kept its offset starts with
