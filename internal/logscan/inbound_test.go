@@ -287,3 +287,35 @@ func TestInboundUnreadableClient(t *testing.T) {
 	assert.Equal(t, []int{2}, lines)
 	assert.Equal(t, []string{"8.8.8.8"}, got)
 }
+
+// TestInboundSyslogLayouts: the Postfix connect line is read in the
+// layouts of rsyslog (RFC 3164, high-precision RFC 3339), syslog-ng and
+// journalctl's -o short, short-iso, short-iso-precise, short-precise and
+// short-full, with multi-instance and service names; short-precise and
+// short-full lines were not recognised at all.
+func TestInboundSyslogLayouts(t *testing.T) {
+	const msg = " mx postfix-in/smtpd[4242]: connect from mail.example.net[8.8.8.8]"
+	for ts, key := range map[string]int8{
+		"Dec  1 12:00:00":                  3,
+		"Dec 01 12:00:00":                  3,
+		"Dec 01 12:00:00.123456":           3,
+		"2026-12-01T12:00:00+0000":         1,
+		"2026-12-01T12:00:00+00:00":        1,
+		"2026-12-01T12:00:00.123456+00:00": 1,
+		"2026-12-01T12:00:00.123456Z":      1,
+		"Tue 2026-12-01 12:00:00 UTC":      2,
+		"Tue 2026-12-01 12:00:00.123 CET":  2,
+	} {
+		s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+		var got []string
+		require.NoError(t, s.Scan(strings.NewReader(ts+msg+"\n"), func(l *Line) error {
+			got = append(got, l.Matches[0].Addr.String()+" "+string(l.Time))
+			return nil
+		}))
+		assert.Equal(t, []string{"8.8.8.8 " + ts}, got, ts)
+		assert.Equal(t, key, parseTimeKey(ts).kind, ts)
+	}
+	a, b := parseTimeKey("Dec 01 12:00:00.25"), parseTimeKey("Dec 01 12:00:00.5")
+	earlier, ok := a.before(b)
+	assert.True(t, earlier && ok)
+}
