@@ -55,7 +55,7 @@ var formats []Format
 func init() {
 	formats = []Format{
 		{"postfix", "Postfix (syslog, journal)",
-			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username=, a disconnect with auth=1 or the submission/submissions/smtps services unless --authenticated.",
+			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; the warnings about the client (hostname NAME does not resolve to address ADDR, ADDR: address not listed for hostname, NAME[ADDR]: SASL ... authentication failed, non-SMTP command from, connection rate and concurrency limits); postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username=, a disconnect with auth=1 or the submission/submissions/smtps services unless --authenticated.",
 			"Nov 22 07:14:45 mx postfix/smtpd[4242]: connect from mail.example.net[192.0.2.10]", detectPostfix},
 		{"exim", "Exim main log (or its syslog copy)",
 			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from. Not => -> ** == deliveries.",
@@ -377,6 +377,9 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 		}
 		return clientAt(line, msg+b)
 	}
+	if hasPrefix(body, "warning: ") { // not a queue ID
+		return postfixWarning(line, msg+len("warning: "))
+	}
 	// smtpd: an optional queue ID, then the event
 	off := msg
 	if q := bytes.Index(body, []byte(": ")); q > 0 && q <= 20 && isQueueID(body[:q]) {
@@ -421,6 +424,71 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 		return mine
 	}
 	return clientAt(line, off+from+b)
+}
+
+// postfixWarnFrom are the smtpd warnings about a client that name it
+// after " from ".
+var postfixWarnFrom = []string{"non-SMTP command from ", "Illegal address syntax from ",
+	"Connection concurrency limit exceeded: ", "Connection rate limit exceeded: ",
+	"Message delivery request rate limit exceeded: ", "New TLS session rate limit exceeded: ",
+	"Number of command limit exceeded: ", "TLS library problem"}
+
+// postfixWarning reads the client of the smtpd warnings about it, at
+// line[i:] after "warning: ": the reverse-DNS checks made when it
+// connects ("hostname NAME does not resolve to address ADDR", "ADDR:
+// address not listed for hostname NAME", "ADDR: hostname NAME
+// verification failed"), a failed SASL login ("NAME[ADDR]: SASL LOGIN
+// authentication failed", not an authenticated session) and the
+// warnings of postfixWarnFrom.
+func postfixWarning(line []byte, i int) verdict {
+	mine := verdict{mine: true}
+	w := line[i:]
+	// a bare address, up to ": " or the end
+	bare := func(s int) verdict {
+		end := len(line)
+		if e := bytes.Index(line[s:], []byte(": ")); e >= 0 {
+			end = s + e
+		}
+		if m, ok := addrAt(line, s, end); ok {
+			return verdict{mine: true, found: true, m: m}
+		}
+		return doubtful("client address", line[s:end])
+	}
+	if hasPrefix(w, "hostname ") {
+		const r = " does not resolve to address "
+		if k := index(w, r); k >= 0 && bytes.IndexByte(w[len("hostname "):k], ' ') < 0 {
+			return bare(i + k + len(r))
+		}
+		return mine
+	}
+	if c := index(w, ": "); c > 0 && bytes.IndexByte(w[:c], ' ') < 0 {
+		after := w[c+2:]
+		switch {
+		case w[c-1] == ']' && (hasPrefix(after, "SASL ") && index(after, " authentication failed") >= 0):
+			if b := bytes.IndexByte(w[:c], '['); b > 0 {
+				return clientAt(line, i+b)
+			}
+		case hasPrefix(after, "address not listed for hostname "),
+			hasPrefix(after, "hostname ") && index(after, " verification failed") >= 0:
+			return bare(i)
+		}
+		return mine
+	}
+	for _, p := range postfixWarnFrom {
+		if hasPrefix(w, p) {
+			f := index(w, " from ")
+			if f < 0 {
+				return mine
+			}
+			s := f + len(" from ")
+			b := bytes.IndexByte(w[s:], '[')
+			if b < 0 || bytes.IndexByte(w[s:s+b], ' ') >= 0 {
+				return mine
+			}
+			return clientAt(line, i+s+b)
+		}
+	}
+	return mine
 }
 
 // authenticated reports whether a Postfix disconnect line counts a
