@@ -61,7 +61,7 @@ func init() {
 			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from. Not => -> ** == deliveries.",
 			"2026-11-22 07:14:45 1vBxyz-000Abc-7Q <= alice@example.net H=mail.example.net (helo.example.net) [192.0.2.10]:52344 P=esmtp S=1834", detectExim},
 		{"sendmail", "Sendmail (syslog)",
-			"from= lines and reject= lines: the [ADDR] of relay=NAME [ADDR]. Not to= lines (our deliveries).",
+			"from= lines and reject= lines: the [ADDR] of relay=NAME [ADDR]; the session lines NAME [ADDR] did not issue MAIL/EXPN/VRFY/ETRN, [ADDR]: possible SMTP attack, lost input channel from, timeout waiting for input from, rejecting commands from NAME [ADDR]. Not to= lines (our deliveries).",
 			"Nov 22 07:14:45 mx sm-mta[4242]: 5AM7EjXa004242: from=<alice@example.net>, size=1834, class=0, nrcpts=1, msgid=<1@example.net>, proto=ESMTP, daemon=MTA-v4, relay=mail.example.net [192.0.2.10]", detectSendmail},
 		{"exchange-tracking", "Exchange Server message tracking log (CSV)",
 			"RECEIVE events of source SMTP: the client-ip column (2nd, after date-time).",
@@ -668,7 +668,7 @@ func detectSendmail(in *Inbound, line []byte) verdict {
 		body = body[q+2:]
 	}
 	if !hasPrefix(body, "from=") && index(body, ", reject=") < 0 && !hasPrefix(body, "ruleset=") {
-		return mine
+		return sendmailSession(line, len(line)-len(body))
 	}
 	if hasPrefix(body, "to=") {
 		return mine
@@ -690,6 +690,56 @@ func detectSendmail(in *Inbound, line []byte) verdict {
 		}
 		if c := bytes.IndexByte(line[i:i+sp], ','); c >= 0 { // relay=user@localhost, ...
 			return mine
+		}
+		i += sp + 1
+	}
+	return clientAt(line, i)
+}
+
+// sendmailFrom are the starts of Sendmail session lines that name the
+// client (NAME [ADDR]) after them.
+var sendmailFrom = []string{"lost input channel from ", "timeout waiting for input from ", "rejecting commands from ",
+	"too many long lines from "}
+
+// sendmailSession reads the client of the Sendmail session lines
+// without from= at line[i:]: "NAME [ADDR] did not issue
+// MAIL/EXPN/VRFY/ETRN during connection to MTA", "NAME [ADDR]: possible
+// SMTP attack: ...", "lost input channel from NAME [ADDR] to MTA after
+// ...", "timeout waiting for input from NAME [ADDR] during ...",
+// "rejecting commands from NAME [ADDR] due to pre-greeting traffic".
+func sendmailSession(line []byte, i int) verdict {
+	mine := verdict{mine: true}
+	body := line[i:]
+	for _, p := range sendmailFrom {
+		if hasPrefix(body, p) {
+			return sendmailHost(line, i+len(p))
+		}
+	}
+	if index(body, " did not issue ") > 0 || index(body, ": possible SMTP attack: ") > 0 {
+		// the client must be what the line starts with
+		v := sendmailHost(line, i)
+		if !v.found {
+			return v
+		}
+		after := line[v.m.End:]
+		if e := bytes.IndexByte(after, ']'); e >= 0 {
+			after = after[e+1:]
+		}
+		after = bytes.TrimPrefix(after, []byte(" (may be forged)"))
+		if hasPrefix(after, " did not issue ") || hasPrefix(after, ": possible SMTP attack: ") {
+			return v
+		}
+		return mine
+	}
+	return mine
+}
+
+// sendmailHost parses "NAME [ADDR]" or "[ADDR]" at line[i:].
+func sendmailHost(line []byte, i int) verdict {
+	if i < len(line) && line[i] != '[' {
+		sp := bytes.IndexByte(line[i:], ' ')
+		if sp < 0 || bytes.IndexByte(line[i:i+sp], ',') >= 0 || bytes.IndexByte(line[i:i+sp], '=') >= 0 {
+			return verdict{mine: true}
 		}
 		i += sp + 1
 	}
