@@ -58,7 +58,7 @@ func init() {
 			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; the warnings about the client (hostname NAME does not resolve to address ADDR, ADDR: address not listed for hostname, NAME[ADDR]: SASL ... authentication failed, non-SMTP command from, connection rate and concurrency limits); postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username=, a disconnect with auth=1 or the submission/submissions/smtps services unless --authenticated.",
 			"Nov 22 07:14:45 mx postfix/smtpd[4242]: connect from mail.example.net[192.0.2.10]", detectPostfix},
 		{"exim", "Exim main log (or its syslog copy)",
-			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from. Not => -> ** == deliveries.",
+			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from, SMTP protocol / syntax / synchronization errors (H=), no host name found for IP address ADDR. Not => -> ** == deliveries.",
 			"2026-11-22 07:14:45 1vBxyz-000Abc-7Q <= alice@example.net H=mail.example.net (helo.example.net) [192.0.2.10]:52344 P=esmtp S=1834", detectExim},
 		{"sendmail", "Sendmail (syslog)",
 			"from= lines and reject= lines: the [ADDR] of relay=NAME [ADDR]; the session lines NAME [ADDR] did not issue MAIL/EXPN/VRFY/ETRN, [ADDR]: possible SMTP attack, lost input channel from, timeout waiting for input from, rejecting commands from NAME [ADDR]. Not to= lines (our deliveries).",
@@ -582,7 +582,17 @@ func detectExim(in *Inbound, line []byte) verdict {
 			return eximHostAt(line, body+len(p))
 		}
 	}
+	if hasPrefix(rest, "no host name found for IP address ") {
+		s := body + len("no host name found for IP address ")
+		if m, ok := addrAt(line, s, len(line)); ok {
+			return verdict{mine: true, found: true, m: m}
+		}
+		return doubtful("client address", line[s:])
+	}
 	switch {
+	case hasPrefix(rest, "SMTP protocol error in "), hasPrefix(rest, "SMTP syntax error in "),
+		hasPrefix(rest, "SMTP protocol synchronization error "):
+		return eximHost(line, body)
 	case hasPrefix(rest, "H="): // rejections, incomplete transactions, ACL warnings of a session
 		return eximHostAt(line, body+len("H="))
 	case index(rest, "rejected") >= 0:
