@@ -439,3 +439,36 @@ func TestScanInboundUnreadLayout(t *testing.T) {
 	assert.Equal(t, ExitFinding, r.code, r.stderr)
 	assert.Empty(t, r.stderr)
 }
+
+// TestScanFirstLastAcrossFiles: "scan --addresses mail.log mail.log.1"
+// (the order of the shell's mail.log*, newest first) and --open-relay
+// give the earliest stamp as first seen and the latest as last seen;
+// they were the first and last in input order, so the newest file's
+// time showed as first seen.
+func TestScanFirstLastAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	newer, older := filepath.Join(dir, "mail.log"), filepath.Join(dir, "mail.log.1")
+	lines := strings.Split(strings.TrimSuffix(openRelayLog, "\n"), "\n")
+	relay := func(ts string) string { return ts + lines[1][len("Nov 22 07:14:46"):] + "\n" }
+	client := func(ts string) string { return ts + " mx postfix/smtpd[1]: connect from x[8.8.8.8]\n" }
+	require.NoError(t, os.WriteFile(newer, []byte(client("Nov 23 10:00:00")+client("Nov 23 11:00:00")+relay("Nov 23 10:00:00")+relay("Nov 23 11:00:00")), 0o644))
+	require.NoError(t, os.WriteFile(older, []byte(client("Nov 21 10:00:00")+client("Nov 21 11:00:00")+relay("Nov 21 10:00:00")+relay("Nov 21 11:00:00")), 0o644))
+
+	r := cliRun("", "scan", "--inbound", "--class", "foreign", "--addresses", "--json", newer, older)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	var out struct{ Addresses []addrJSON }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+	require.Len(t, out.Addresses, 1)
+	assert.Equal(t, 4, out.Addresses[0].Count)
+	assert.Equal(t, "Nov 21 10:00:00", out.Addresses[0].FirstSeen)
+	assert.Equal(t, "Nov 23 11:00:00", out.Addresses[0].LastSeen)
+
+	r = cliRun("", "scan", "--open-relay", "--json", newer, older)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	var or struct{ Hosts []openRelayRow }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &or))
+	require.Len(t, or.Hosts, 1)
+	assert.Equal(t, 4, or.Hosts[0].Count)
+	assert.Equal(t, "Nov 21 10:00:00", or.Hosts[0].FirstSeen)
+	assert.Equal(t, "Nov 23 11:00:00", or.Hosts[0].LastSeen)
+}

@@ -29,23 +29,31 @@ type AddrStat struct {
 	Count  int               // occurrences
 	Lines  int               // lines holding it
 
-	// The earliest and latest time stamps of those lines ("" when none
-	// is recognised), whatever the order of the files (mail.log*
-	// lists the newest first). Stamps that cannot be compared (of
-	// different kinds, or not understood) are taken in input order.
-	First, Last string
+	// The earliest and latest time stamps of those lines (see
+	// [TimeRange]).
+	TimeRange
 	// The first line holding the address (cut at MaxSample bytes, without
 	// its terminator), its file and its number.
 	Sample     string
 	SampleFile string
 	SampleLine int
 
-	lastSeq           int
+	lastSeq int
+}
+
+// TimeRange is the earliest and latest of the time stamps given to See
+// ("" when none was), whatever their order: "scan --addresses mail.log*"
+// reads the newest file first. Stamps that cannot be compared (of
+// different kinds, or not understood) are taken in input order.
+type TimeRange struct {
+	First, Last string
+
 	firstKey, lastKey timeKey
 }
 
-// see takes the time stamp ts of a line holding the address.
-func (st *AddrStat) see(ts string) {
+// See takes the time stamp ts, as [Timestamp] or a log's time column
+// wrote it; "" is ignored.
+func (st *TimeRange) See(ts string) {
 	if ts == "" {
 		return
 	}
@@ -123,7 +131,7 @@ func (a *Addresses) Add(file string, l *Line) error {
 				if !tsDone {
 					ts, tsDone = string(l.Time), true
 				}
-				st.see(ts)
+				st.See(ts)
 			}
 		}
 	}
