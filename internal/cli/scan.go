@@ -19,7 +19,8 @@ and IPv6 address in each line and print the lines that hold an address of
 the wanted classes, like grep. Files are read in turn; with no FILE, or
 with "-", standard input. Files compressed with gzip, bzip2, xz or zstd
 (rotated logs such as mail.log.2.gz) are recognised by their first bytes
-and decompressed, as zgrep does; a corrupted or truncated one is an error.
+and decompressed, as zgrep does; a corrupted or truncated one is an error,
+and so is one compressed with lz4, compress (.Z), zip, 7z or lzop.
 UTF-16 text (Windows exports, with or without a byte-order mark) is read
 as UTF-8.
 A line longer than 1 MiB (1048576 bytes) is skipped and reported with its
@@ -174,6 +175,11 @@ func cmdScan(env *Env, args []string) int {
 		if err != nil {
 			var le *logscan.LineError
 			var de *logscan.DecompressError
+			if errors.Is(err, logscan.ErrUnsupportedCompression) {
+				errorf(env, "scan", "%s: %v; nothing in it was scanned", display, err)
+				failed = true
+				continue
+			}
 			if errors.As(err, &le) || errors.As(err, &de) {
 				errorf(env, "scan", "%s: %v (the lines before it were scanned)", display, err)
 				failed = true

@@ -472,3 +472,15 @@ func TestScanFirstLastAcrossFiles(t *testing.T) {
 	assert.Equal(t, "Nov 21 10:00:00", or.Hosts[0].FirstSeen)
 	assert.Equal(t, "Nov 23 11:00:00", or.Hosts[0].LastSeen)
 }
+
+// TestScanUnsupportedCompression: an lz4 or .Z rotated log is an error
+// naming the file and the tool to decompress it with; before, its bytes
+// were scanned as text and nothing was selected (exit 1, "no bypass").
+func TestScanUnsupportedCompression(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "mail.log.1.lz4")
+	require.NoError(t, os.WriteFile(p, []byte("\x04\x22\x4d\x18\x64\x40\xa7\x1b\x00\x00\x80connect from x[8.8.8.8]\n"), 0o644))
+	r := cliRun("", "scan", "--class", "foreign", p)
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "mail.log.1.lz4: compressed with lz4: this compression is not supported: decompress it first (lz4 -dc FILE | mimecastip scan); nothing in it was scanned")
+}

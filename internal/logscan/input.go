@@ -25,6 +25,24 @@ const (
 	Zstd  Compression = "zstd"  // 28 b5 2f fd
 )
 
+// ErrUnsupportedCompression reports an input compressed in a format
+// [Decompress] recognises but does not read (lz4, compress, zip, 7z,
+// lzop): scanning its bytes as text would find nothing and look clean.
+var ErrUnsupportedCompression = errors.New("this compression is not supported")
+
+var unsupported = []struct {
+	magic string
+	c     Compression
+	tool  string
+}{
+	{"\x04\x22\x4d\x18", "lz4", "lz4 -dc"},
+	{"\x1f\x9d", "compress (.Z)", "zcat"},
+	{"\x1f\xa0", "pack (.z)", "gzip -dc"},
+	{"PK\x03\x04", "zip", "unzip -p"},
+	{"7z\xbc\xaf\x27\x1c", "7z", "7z e -so"},
+	{"\x89LZO\x00", "lzop", "lzop -dc"},
+}
+
 // MaxZstdWindow is the largest zstd window (back-reference distance)
 // accepted, which bounds the decoder's memory: 128 MiB, what
 // "zstd --long=27" writes; ordinary levels use at most 8 MiB.
@@ -56,6 +74,11 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	case len(head) >= 4 && string(head[:4]) == "\x28\xb5\x2f\xfd":
 		c = Zstd
 	default:
+		for _, u := range unsupported {
+			if len(head) >= len(u.magic) && string(head[:len(u.magic)]) == u.magic {
+				return nil, u.c, &DecompressError{u.c, fmt.Errorf("%w: decompress it first (%s FILE | mimecastip scan)", ErrUnsupportedCompression, u.tool)}
+			}
+		}
 		return io.NopCloser(maybeUTF16(br)), Plain, nil
 	}
 	var dr io.Reader
@@ -119,6 +142,9 @@ type DecompressError struct {
 
 func (e *DecompressError) Error() string {
 	msg := e.Err.Error()
+	if errors.Is(e.Err, ErrUnsupportedCompression) {
+		return fmt.Sprintf("compressed with %s: %s", e.Format, msg)
+	}
 	if errors.Is(e.Err, io.ErrUnexpectedEOF) {
 		msg = "truncated (unexpected end of compressed data)"
 	}
