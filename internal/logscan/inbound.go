@@ -942,10 +942,16 @@ func detectM365(in *Inbound, line []byte) verdict {
 	if l == nil {
 		return verdict{}
 	}
+	if len(bytes.TrimSpace(line)) == 0 || hasPrefix(line, "#TYPE ") {
+		return verdict{mine: true}
+	}
 	var f [64][2]int
 	k := csvFields(line, f[:])
-	if k <= l.ip {
-		return verdict{mine: true}
+	if k != l.cols {
+		// A quoted field with a line break in it (Export-Csv keeps a
+		// subject's) splits its row: the client of neither part can be
+		// told by its column.
+		return verdict{mine: true, doubt: fmt.Sprintf("a row of %d fields where the header has %d (a quoted field with a line break in it?): the client cannot be told; read this line yourself", k, l.cols)}
 	}
 	if l.dir >= 0 && l.dir < k && strings.EqualFold(string(line[f[l.dir][0]:f[l.dir][1]]), "Originating") {
 		return verdict{mine: true}

@@ -319,3 +319,22 @@ func TestInboundSyslogLayouts(t *testing.T) {
 	earlier, ok := a.before(b)
 	assert.True(t, earlier && ok)
 }
+
+// TestInboundM365SplitRow: a message trace row whose subject holds a line
+// break (Export-Csv keeps it inside the quotes; a sender chooses the
+// subject) is cut in two lines; its FromIP was dropped silently (the
+// first part has too few columns) and the second part's columns were
+// misread. Both parts are now in doubt; the other rows still count.
+func TestInboundM365SplitRow(t *testing.T) {
+	in := "\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\",\"ToIP\",\"FromIP\",\"Size\"\n" +
+		"\"11/22/2026 7:14:45 AM\",\"a@example.net\",\"b@example.com\",\"hello\n" +
+		"world\",\"Delivered\",\"\",\"8.8.8.8\",\"1834\"\n" +
+		"\"11/22/2026 7:14:46 AM\",\"c@example.net\",\"b@example.com\",\"hi, there\",\"Delivered\",\"\",\"8.8.4.4\",\"900\"\n"
+	s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+	var doubts []int
+	s.Doubt = func(n int, msg string) { doubts = append(doubts, n); assert.Contains(t, msg, "where the header has 8") }
+	var got []string
+	require.NoError(t, s.Scan(strings.NewReader(in), func(l *Line) error { got = append(got, l.Matches[0].Addr.String()); return nil }))
+	assert.Equal(t, []int{2, 3}, doubts)
+	assert.Equal(t, []string{"8.8.4.4"}, got)
+}
