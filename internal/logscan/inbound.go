@@ -55,7 +55,7 @@ var formats []Format
 func init() {
 	formats = []Format{
 		{"postfix", "Postfix (syslog, journal)",
-			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; the warnings about the client (hostname NAME does not resolve to address ADDR, ADDR: address not listed for hostname, NAME[ADDR]: SASL ... authentication failed, non-SMTP command from, connection rate and concurrency limits); postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username=, a disconnect with auth=1 or the submission/submissions/smtps services unless --authenticated.",
+			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions, and milter-reject:, milter-hold:, milter-discard:) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; the warnings about the client (hostname NAME does not resolve to address ADDR, ADDR: address not listed for hostname, NAME[ADDR]: SASL ... authentication failed, non-SMTP command from, connection rate and concurrency limits); postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username=, a disconnect with auth=1 or the submission/submissions/smtps services unless --authenticated.",
 			"Nov 22 07:14:45 mx postfix/smtpd[4242]: connect from mail.example.net[192.0.2.10]", detectPostfix},
 		{"exim", "Exim main log (or its syslog copy)",
 			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from, SMTP protocol / syntax / synchronization errors (H=), no host name found for IP address ADDR. Not => -> ** == deliveries.",
@@ -404,6 +404,8 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 		hasPrefix(body, "NOQUEUE: reject_warning: "), hasPrefix(body, "reject_warning: "),
 		hasPrefix(body, "hold: "), hasPrefix(body, "discard: "), hasPrefix(body, "redirect: "),
 		hasPrefix(body, "filter: "), hasPrefix(body, "warn: "), hasPrefix(body, "info: "),
+		hasPrefix(body, "milter-reject: "), hasPrefix(body, "milter-hold: "), hasPrefix(body, "milter-discard: "),
+		hasPrefix(body, "NOQUEUE: milter-reject: "),
 		hasPrefix(body, "lost connection after "), hasPrefix(body, "timeout after "),
 		hasPrefix(body, "too many errors after "), hasPrefix(body, "improper command pipelining after "),
 		hasPrefix(body, "SSL_accept error from "),
