@@ -163,10 +163,17 @@ func cmdScan(env *Env, args []string) int {
 			continue
 		}
 		r, _, err := logscan.Decompress(f)
-		if err == nil {
-			err = sc.Scan(r, wrapped)
-			r.Close()
+		if err != nil {
+			// nothing was read: an unsupported compression, or a file
+			// that cannot be read at all (a directory, an I/O error);
+			// the other files are still scanned
+			f.Close()
+			errorf(env, "scan", "%s: %v; nothing in it was scanned", display, err)
+			failed = true
+			continue
 		}
+		err = sc.Scan(r, wrapped)
+		r.Close()
 		f.Close()
 		if errors.Is(err, logscan.ErrTooManyAddresses) {
 			errorf(env, "scan", "%s: more than %d distinct addresses (or %d hosts): narrow the selection with --class, --region or --inbound", display, logscan.MaxDistinct, maxOpenRelayHosts)
@@ -175,11 +182,6 @@ func cmdScan(env *Env, args []string) int {
 		if err != nil {
 			var le *logscan.LineError
 			var de *logscan.DecompressError
-			if errors.Is(err, logscan.ErrUnsupportedCompression) {
-				errorf(env, "scan", "%s: %v; nothing in it was scanned", display, err)
-				failed = true
-				continue
-			}
 			if errors.As(err, &le) || errors.As(err, &de) {
 				errorf(env, "scan", "%s: %v (the lines before it were scanned)", display, err)
 				failed = true

@@ -484,3 +484,19 @@ func TestScanUnsupportedCompression(t *testing.T) {
 	assert.Equal(t, ExitUsage, r.code)
 	assert.Contains(t, r.stderr, "mail.log.1.lz4: compressed with lz4: this compression is not supported: decompress it first (lz4 -dc FILE | mimecastip scan); nothing in it was scanned")
 }
+
+// TestScanUnreadableFile: a file that cannot be read at all (a
+// directory) is an error naming it, and the other files are still
+// scanned and reported; before, it was called an output error and the
+// scan stopped there, without the --addresses table of the other files.
+func TestScanUnreadableFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "mail.log")
+	require.NoError(t, os.WriteFile(p, []byte("Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8.8]\n"), 0o644))
+	r := cliRun("", "scan", "--inbound", "--class", "foreign", "--addresses", dir, p)
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, dir+": ")
+	assert.Contains(t, r.stderr, "nothing in it was scanned")
+	assert.NotContains(t, r.stderr, "writing output")
+	assert.Contains(t, r.stdout, "8.8.8.8 ")
+}
