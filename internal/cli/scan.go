@@ -19,7 +19,10 @@ and IPv6 address in each line and print the lines that hold an address of
 the wanted classes, like grep. Files are read in turn; with no FILE, or
 with "-", standard input. Files compressed with gzip, bzip2, xz or zstd
 (rotated logs such as mail.log.2.gz) are recognised by their first bytes
-and decompressed, as zgrep does; a corrupted or truncated one is an error.
+and decompressed, as zgrep does; a corrupted or truncated one is an error,
+and so is one compressed with lz4, compress (.Z), zip, 7z or lzop.
+UTF-16 text (Windows exports, with or without a byte-order mark) is read
+as UTF-8.
 A line longer than 1 MiB (1048576 bytes) is skipped and reported with its
 number; the other lines are still scanned.
 
@@ -34,8 +37,9 @@ region's gateway is foreign (find who bypasses an EU lockdown with
 distinct addresses and lines per class and regions instead of the lines.
 With --addresses, print each distinct address once, most frequent first,
 with its class, the regions that publish it (so "foreign eu" is an EU
-gateway outside the chosen region), its count, the time stamps of the
-first and last lines holding it and the first such line.`
+gateway outside the chosen region), its count, the earliest and latest
+time stamps of the lines holding it (whatever the order of the files:
+mail.log* lists the newest first) and the first such line.`
 
 const scanExit = `
 Exit status, as grep: 0 at least one line was selected; 1 none was; 2 bad
@@ -159,10 +163,17 @@ func cmdScan(env *Env, args []string) int {
 			continue
 		}
 		r, _, err := logscan.Decompress(f)
-		if err == nil {
-			err = sc.Scan(r, wrapped)
-			r.Close()
+		if err != nil {
+			// nothing was read: an unsupported compression, or a file
+			// that cannot be read at all (a directory, an I/O error);
+			// the other files are still scanned
+			f.Close()
+			errorf(env, "scan", "%s: %v; nothing in it was scanned", display, err)
+			failed = true
+			continue
 		}
+		err = sc.Scan(r, wrapped)
+		r.Close()
 		f.Close()
 		if errors.Is(err, logscan.ErrTooManyAddresses) {
 			errorf(env, "scan", "%s: more than %d distinct addresses (or %d hosts): narrow the selection with --class, --region or --inbound", display, logscan.MaxDistinct, maxOpenRelayHosts)
@@ -181,6 +192,10 @@ func cmdScan(env *Env, args []string) int {
 		}
 		if st := sc.Stats(); inbound != nil && st.Lines > 0 && st.Recognized == 0 {
 			errorf(env, "scan", "%s: no line is in a log format --inbound reads (%s): nothing was checked", display, strings.Join(logscan.FormatNames(), ", "))
+			failed = true
+		}
+		if st := sc.Stats(); inbound != nil && st.Unread > 0 {
+			errorf(env, "scan", "%s: %d lines (the first: line %d) name an MTA's SMTP server (postfix/smtpd, postscreen, sendmail, exim) in a layout --inbound does not read: their clients were not checked", display, st.Unread, st.FirstUnread)
 			failed = true
 		}
 		if selected && exit == ExitFinding {

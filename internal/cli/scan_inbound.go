@@ -57,7 +57,9 @@ the server's own addresses, HELO literals and loopback clients (content
 filter return hops) never do, nor authenticated submission unless
 --authenticated. The format is detected on each line (a syslog file may mix
 MTAs) or forced with --log-format. An input in which no line is of a known
-format is an error (exit 2), never a log without bypasses. The formats:
+format is an error (exit 2), never a log without bypasses; so is a line
+that names postfix/smtpd, postscreen, sendmail or exim in a layout not
+read (a <PRI> prefix, RFC 5424), in a file of known lines. The formats:
 `)
 	for _, f := range logscan.Formats() {
 		fmt.Fprintf(&b, "\n  %s: %s\n    %s\n", f.Name, f.Title, wrap(f.Lines, 72, "    "))

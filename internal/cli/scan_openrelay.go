@@ -49,6 +49,8 @@ type openRelayRow struct {
 		Line int    `json:"line"`
 		Text string `json:"text"`
 	} `json:"sample"`
+
+	seen logscan.TimeRange
 }
 
 type openRelays struct {
@@ -69,7 +71,7 @@ func (o *openRelays) add(file string, l *logscan.Line, all *mimecastip.Classifie
 		if len(o.rows) >= maxOpenRelayHosts {
 			return logscan.ErrTooManyAddresses
 		}
-		r = &openRelayRow{Host: host, FirstSeen: string(l.Time), Gateways: []gatewayJSON{}}
+		r = &openRelayRow{Host: host, Gateways: []gatewayJSON{}}
 		text := logscan.TrimEOL(l.Text)
 		if len(text) > logscan.MaxSample {
 			text = text[:logscan.MaxSample]
@@ -79,7 +81,8 @@ func (o *openRelays) add(file string, l *logscan.Line, all *mimecastip.Classifie
 		o.order = append(o.order, host)
 	}
 	r.Count++
-	r.LastSeen = string(l.Time)
+	r.seen.See(string(l.Time))
+	r.FirstSeen, r.LastSeen = r.seen.First, r.seen.Last
 	res := all.Lookup(l.Matches[0].Addr)
 	gw := gatewayJSON{Address: l.Matches[0].Addr.String(), Class: res.Class.String(), Regions: []string{}}
 	if regs := res.Regions.String(); res.Prefix().IsValid() && regs != "" {

@@ -398,3 +398,105 @@ Nov 22 07:14:46 mx sm-mta[4243]: 5AM7EjXa004243: from=<alice@example.net>, size=
 	assert.True(t, strings.HasPrefix(r.stdout, "2:"), "the other lines are still selected: %q", r.stdout)
 	assert.NotContains(t, r.stdout, "170.10.129.124\"@", "the crafted line is not selected")
 }
+
+// TestScanUTF16Export: a UTF-16 file (a Microsoft 365 message trace
+// export) is read as text: plain scan selects its addresses and --inbound
+// finds its FromIP clients; before, plain scan selected nothing (exit 1,
+// "no bypass") and --inbound called it unreadable.
+func TestScanUTF16Export(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "trace.csv")
+	csv := "\"Received\",\"SenderAddress\",\"FromIP\"\r\n\"11/22/2026 7:14:45 AM\",\"a@example.net\",\"8.8.8.8\"\r\n"
+	var b []byte
+	b = append(b, 0xFF, 0xFE)
+	for _, c := range csv {
+		b = append(b, byte(c), 0)
+	}
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+	r := cliRun("", "scan", "--class", "foreign", p)
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Equal(t, "\"11/22/2026 7:14:45 AM\",\"a@example.net\",\"8.8.8.8\"\r\n", r.stdout)
+	r = cliRun("", "scan", "--inbound", "--class", "foreign", "--addresses", p)
+	assert.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "8.8.8.8 ")
+	assert.Contains(t, r.stdout, "11/22/2026 7:14:45 AM")
+}
+
+// TestScanInboundUnreadLayout: in a file whose other lines are known,
+// Postfix lines in a syslog layout --inbound does not read (a <PRI>
+// prefix, RFC 5424) are an error naming the first, not a silent "no
+// bypass": before, the foreign client of those lines went unseen with
+// exit 1.
+func TestScanInboundUnreadLayout(t *testing.T) {
+	in := "2026-11-22 07:14:45 1vBxyz-000Abc-7Q <= a@example.net H=(helo) [170.10.129.124]:25 P=esmtp S=1\n" +
+		"<22>Nov 22 07:14:46 mx postfix/smtpd[1]: connect from x[8.8.8.8]\n" +
+		"<22>1 2026-11-22T07:14:47Z mx postfix/smtpd 1 - - connect from x[8.8.4.4]\n" +
+		"Nov 22 07:14:48 mx dovecot: imap-login: Login: user=<a>, rip=9.9.9.9\n"
+	r := cliRun(in, "scan", "--inbound", "--class", "foreign")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "(standard input): 2 lines (the first: line 2) name an MTA's SMTP server")
+	r = cliRun(in[:strings.Index(in, "<22>")]+in[strings.LastIndex(in, "Nov 22"):], "scan", "--inbound", "--class", "foreign")
+	assert.Equal(t, ExitFinding, r.code, r.stderr)
+	assert.Empty(t, r.stderr)
+}
+
+// TestScanFirstLastAcrossFiles: "scan --addresses mail.log mail.log.1"
+// (the order of the shell's mail.log*, newest first) and --open-relay
+// give the earliest stamp as first seen and the latest as last seen;
+// they were the first and last in input order, so the newest file's
+// time showed as first seen.
+func TestScanFirstLastAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	newer, older := filepath.Join(dir, "mail.log"), filepath.Join(dir, "mail.log.1")
+	lines := strings.Split(strings.TrimSuffix(openRelayLog, "\n"), "\n")
+	relay := func(ts string) string { return ts + lines[1][len("Nov 22 07:14:46"):] + "\n" }
+	client := func(ts string) string { return ts + " mx postfix/smtpd[1]: connect from x[8.8.8.8]\n" }
+	require.NoError(t, os.WriteFile(newer, []byte(client("Nov 23 10:00:00")+client("Nov 23 11:00:00")+relay("Nov 23 10:00:00")+relay("Nov 23 11:00:00")), 0o644))
+	require.NoError(t, os.WriteFile(older, []byte(client("Nov 21 10:00:00")+client("Nov 21 11:00:00")+relay("Nov 21 10:00:00")+relay("Nov 21 11:00:00")), 0o644))
+
+	r := cliRun("", "scan", "--inbound", "--class", "foreign", "--addresses", "--json", newer, older)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	var out struct{ Addresses []addrJSON }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+	require.Len(t, out.Addresses, 1)
+	assert.Equal(t, 4, out.Addresses[0].Count)
+	assert.Equal(t, "Nov 21 10:00:00", out.Addresses[0].FirstSeen)
+	assert.Equal(t, "Nov 23 11:00:00", out.Addresses[0].LastSeen)
+
+	r = cliRun("", "scan", "--open-relay", "--json", newer, older)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	var or struct{ Hosts []openRelayRow }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &or))
+	require.Len(t, or.Hosts, 1)
+	assert.Equal(t, 4, or.Hosts[0].Count)
+	assert.Equal(t, "Nov 21 10:00:00", or.Hosts[0].FirstSeen)
+	assert.Equal(t, "Nov 23 11:00:00", or.Hosts[0].LastSeen)
+}
+
+// TestScanUnsupportedCompression: an lz4 or .Z rotated log is an error
+// naming the file and the tool to decompress it with; before, its bytes
+// were scanned as text and nothing was selected (exit 1, "no bypass").
+func TestScanUnsupportedCompression(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "mail.log.1.lz4")
+	require.NoError(t, os.WriteFile(p, []byte("\x04\x22\x4d\x18\x64\x40\xa7\x1b\x00\x00\x80connect from x[8.8.8.8]\n"), 0o644))
+	r := cliRun("", "scan", "--class", "foreign", p)
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, "mail.log.1.lz4: compressed with lz4: this compression is not supported: decompress it first (lz4 -dc FILE | mimecastip scan); nothing in it was scanned")
+}
+
+// TestScanUnreadableFile: a file that cannot be read at all (a
+// directory) is an error naming it, and the other files are still
+// scanned and reported; before, it was called an output error and the
+// scan stopped there, without the --addresses table of the other files.
+func TestScanUnreadableFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "mail.log")
+	require.NoError(t, os.WriteFile(p, []byte("Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8.8]\n"), 0o644))
+	r := cliRun("", "scan", "--inbound", "--class", "foreign", "--addresses", dir, p)
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.stderr, dir+": ")
+	assert.Contains(t, r.stderr, "nothing in it was scanned")
+	assert.NotContains(t, r.stderr, "writing output")
+	assert.Contains(t, r.stdout, "8.8.8.8 ")
+}

@@ -29,7 +29,9 @@ type AddrStat struct {
 	Count  int               // occurrences
 	Lines  int               // lines holding it
 
-	First, Last string // the timestamps of the first and last of those lines, in input order ("" when none is recognised)
+	// The earliest and latest time stamps of those lines (see
+	// [TimeRange]).
+	TimeRange
 	// The first line holding the address (cut at MaxSample bytes, without
 	// its terminator), its file and its number.
 	Sample     string
@@ -39,8 +41,38 @@ type AddrStat struct {
 	lastSeq int
 }
 
+// TimeRange is the earliest and latest of the time stamps given to See
+// ("" when none was), whatever their order: "scan --addresses mail.log*"
+// reads the newest file first. Stamps that cannot be compared (of
+// different kinds, or not understood) are taken in input order.
+type TimeRange struct {
+	First, Last string
+
+	firstKey, lastKey timeKey
+}
+
+// See takes the time stamp ts, as [Timestamp] or a log's time column
+// wrote it; "" is ignored.
+func (st *TimeRange) See(ts string) {
+	if ts == "" {
+		return
+	}
+	k := parseTimeKey(ts)
+	if st.First == "" {
+		st.First, st.Last, st.firstKey, st.lastKey = ts, ts, k, k
+		return
+	}
+	if earlier, ok := k.before(st.firstKey); ok && earlier {
+		st.First, st.firstKey = ts, k
+	}
+	if earlier, ok := k.before(st.lastKey); !ok || !earlier {
+		st.Last, st.lastKey = ts, k
+	}
+}
+
 // Addresses tallies the distinct wanted addresses of the lines given to
-// Add. The zero value is ready to use (with the limit MaxDistinct).
+// Add; an IPv4-mapped IPv6 address (::ffff:1.2.3.4) is the same address
+// as its IPv4 form (1.2.3.4), as the classifier and Postfix see it. The zero value is ready to use (with the limit MaxDistinct).
 type Addresses struct {
 	Want    ClassMask // the classes to count; normally the Scanner's Want
 	Max     int       // the most distinct addresses held; 0 means MaxDistinct
@@ -63,7 +95,7 @@ func (a *Addresses) Add(file string, l *Line) error {
 	}
 	fresh := 0
 	for i, m := range l.Matches {
-		if a.Want.Has(l.Results[i].Class) && a.m[m.Addr] == nil {
+		if a.Want.Has(l.Results[i].Class) && a.m[m.Addr.Unmap()] == nil {
 			fresh++
 		}
 	}
@@ -78,10 +110,11 @@ func (a *Addresses) Add(file string, l *Line) error {
 		if !a.Want.Has(r.Class) {
 			continue
 		}
-		st := a.m[m.Addr]
+		key := m.Addr.Unmap() // ::ffff:1.2.3.4 is the client 1.2.3.4
+		st := a.m[key]
 		if st == nil {
-			st = &AddrStat{Addr: m.Addr, Result: r}
-			a.m[m.Addr] = st
+			st = &AddrStat{Addr: key, Result: r}
+			a.m[key] = st
 			if a.Samples {
 				text := TrimEOL(l.Text)
 				if len(text) > MaxSample {
@@ -98,10 +131,7 @@ func (a *Addresses) Add(file string, l *Line) error {
 				if !tsDone {
 					ts, tsDone = string(l.Time), true
 				}
-				if st.First == "" && st.Lines == 1 {
-					st.First = ts
-				}
-				st.Last = ts
+				st.See(ts)
 			}
 		}
 	}

@@ -55,13 +55,13 @@ var formats []Format
 func init() {
 	formats = []Format{
 		{"postfix", "Postfix (syslog, journal)",
-			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username=, a disconnect with auth=1 or the submission/submissions/smtps services unless --authenticated.",
+			"smtpd: connect from, disconnect from, client=, NOQUEUE: reject: / reject: (and the hold:, discard:, redirect:, filter:, warn:, info: actions, and milter-reject:, milter-hold:, milter-discard:) ... from, lost connection / timeout / too many errors / improper command pipelining after ... from, SSL_accept error from, ... TLS connection established from NAME[ADDR]; the warnings about the client (hostname NAME does not resolve to address ADDR, ADDR: address not listed for hostname, NAME[ADDR]: SASL ... authentication failed, non-SMTP command from, connection rate and concurrency limits); postscreen: CONNECT from [ADDR]:PORT and its other client events. Not smtp/lmtp (relay= is our delivery), not sasl_username=, a disconnect with auth=1 or the submission/submissions/smtps services unless --authenticated.",
 			"Nov 22 07:14:45 mx postfix/smtpd[4242]: connect from mail.example.net[192.0.2.10]", detectPostfix},
 		{"exim", "Exim main log (or its syslog copy)",
-			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from. Not => -> ** == deliveries.",
+			"<= lines: the [ADDR] of H=NAME (HELO) [ADDR]:PORT (not with A=, authenticated, unless --authenticated); lines that start with H= (rejections, incomplete transactions) and other rejected lines (from [ADDR]); SMTP connection from, SMTP call from, unexpected disconnection / SMTP command timeout / TLS error ... from, SMTP protocol / syntax / synchronization errors (H=), no host name found for IP address ADDR. Not => -> ** == deliveries.",
 			"2026-11-22 07:14:45 1vBxyz-000Abc-7Q <= alice@example.net H=mail.example.net (helo.example.net) [192.0.2.10]:52344 P=esmtp S=1834", detectExim},
 		{"sendmail", "Sendmail (syslog)",
-			"from= lines and reject= lines: the [ADDR] of relay=NAME [ADDR]. Not to= lines (our deliveries).",
+			"from= lines and reject= lines: the [ADDR] of relay=NAME [ADDR]; the session lines NAME [ADDR] did not issue MAIL/EXPN/VRFY/ETRN, [ADDR]: possible SMTP attack, lost input channel from, timeout waiting for input from, rejecting commands from NAME [ADDR]. Not to= lines (our deliveries).",
 			"Nov 22 07:14:45 mx sm-mta[4242]: 5AM7EjXa004242: from=<alice@example.net>, size=1834, class=0, nrcpts=1, msgid=<1@example.net>, proto=ESMTP, daemon=MTA-v4, relay=mail.example.net [192.0.2.10]", detectSendmail},
 		{"exchange-tracking", "Exchange Server message tracking log (CSV)",
 			"RECEIVE events of source SMTP: the client-ip column (2nd, after date-time).",
@@ -115,16 +115,15 @@ type client struct {
 // client returns the inbound client of line, if any.
 func (in *Inbound) client(line []byte) (client, bool) {
 	line = TrimEOL(line)
-	if len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
-		// a UTF-8 byte-order mark (Windows tools write one): keep the
-		// offsets, blank it out of the way
-		c, ok := in.client(line[3:])
+	if skip := prefixLen(line); skip > 0 {
+		// keep the offsets, step over the prefix
+		c, ok := in.client(line[skip:])
 		if ok {
-			c.m.Start += 3
-			c.m.End += 3
+			c.m.Start += skip
+			c.m.End += skip
 			if c.t1 > 0 {
-				c.t0 += 3
-				c.t1 += 3
+				c.t0 += skip
+				c.t1 += skip
 			}
 		}
 		return c, ok
@@ -166,6 +165,36 @@ func (in *Inbound) client(line []byte) (client, bool) {
 }
 
 // --- helpers
+
+var mtaPrograms = [][]byte{[]byte("/smtpd["), []byte("/smtpd:"), []byte("/smtpd "), []byte("/postscreen["), []byte("/postscreen:"), []byte("/postscreen "),
+	[]byte("sm-mta["), []byte("sendmail["), []byte("exim["), []byte("exim4[")}
+
+// namesMTA reports whether line, which no format claims, names the SMTP
+// server program of an MTA [Inbound] reads: a line in a layout it does
+// not read (a <PRI> prefix, RFC 5424), whose client would go unseen.
+func namesMTA(line []byte) bool {
+	for _, p := range mtaPrograms {
+		if bytes.Contains(line, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// prefixLen returns the length of what precedes the text of a line: a
+// UTF-8 byte-order mark (Windows tools write one), or zero bytes (a log
+// truncated by copytruncate while its writer kept its offset starts with
+// a run of them).
+func prefixLen(line []byte) int {
+	if len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+		return 3
+	}
+	n := 0
+	for n < len(line) && line[n] == 0 {
+		n++
+	}
+	return n
+}
 
 // syslog splits "TIMESTAMP HOST TAG[PID]: MESSAGE" into its program name
 // (TAG without the pid) and the offset of the message.
@@ -214,6 +243,49 @@ func bracket(line []byte, i int) (Match, bool) {
 		s += 5
 	}
 	return addrAt(line, s, end)
+}
+
+// clientAt reads the client address in brackets at line[i:]. A session
+// line whose brackets hold no address is in doubt (a corrupted or cut
+// line: its client cannot be told), except "[unknown]", which Postfix
+// writes when the client's address was never known.
+func clientAt(line []byte, i int) verdict {
+	if m, ok := bracket(line, i); ok {
+		return verdict{mine: true, found: true, m: m}
+	}
+	if i >= len(line) || line[i] != '[' {
+		return verdict{mine: true}
+	}
+	text := line[i:]
+	if e := bytes.IndexByte(text, ']'); e >= 0 {
+		text = text[:e+1]
+		if string(text) == "[unknown]" {
+			return verdict{mine: true}
+		}
+	}
+	return doubtful("client address", text)
+}
+
+// clientField reads the client address of a CSV field line[s:end]: an
+// empty field holds none (an outbound row), any other text that is not
+// an address puts the line in doubt.
+func clientField(line []byte, s, end int) verdict {
+	if m, ok := addrAt(line, s, end); ok {
+		return verdict{mine: true, found: true, m: m}
+	}
+	if len(bytes.TrimSpace(line[s:end])) == 0 {
+		return verdict{mine: true}
+	}
+	return doubtful("client address", line[s:end])
+}
+
+// doubtful is the verdict on a session line whose client field is not
+// an address.
+func doubtful(what string, text []byte) verdict {
+	if len(text) > 64 {
+		text = text[:64]
+	}
+	return verdict{mine: true, doubt: fmt.Sprintf("the %s %q is not an address (a corrupted or cut line?): the client cannot be told; read this line yourself", what, text)}
 }
 
 // addrAt parses line[s:end] as one address.
@@ -303,8 +375,10 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 		if b < 0 {
 			return mine
 		}
-		m, ok := bracket(line, msg+b)
-		return verdict{mine: true, found: ok, m: m}
+		return clientAt(line, msg+b)
+	}
+	if hasPrefix(body, "warning: ") { // not a queue ID
+		return postfixWarning(line, msg+len("warning: "))
 	}
 	// smtpd: an optional queue ID, then the event
 	off := msg
@@ -330,6 +404,8 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 		hasPrefix(body, "NOQUEUE: reject_warning: "), hasPrefix(body, "reject_warning: "),
 		hasPrefix(body, "hold: "), hasPrefix(body, "discard: "), hasPrefix(body, "redirect: "),
 		hasPrefix(body, "filter: "), hasPrefix(body, "warn: "), hasPrefix(body, "info: "),
+		hasPrefix(body, "milter-reject: "), hasPrefix(body, "milter-hold: "), hasPrefix(body, "milter-discard: "),
+		hasPrefix(body, "NOQUEUE: milter-reject: "),
 		hasPrefix(body, "lost connection after "), hasPrefix(body, "timeout after "),
 		hasPrefix(body, "too many errors after "), hasPrefix(body, "improper command pipelining after "),
 		hasPrefix(body, "SSL_accept error from "),
@@ -349,8 +425,72 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 	if b < 0 || bytes.IndexByte(body[from:from+b], ' ') >= 0 {
 		return mine
 	}
-	m, ok := bracket(line, off+from+b)
-	return verdict{mine: true, found: ok, m: m}
+	return clientAt(line, off+from+b)
+}
+
+// postfixWarnFrom are the smtpd warnings about a client that name it
+// after " from ".
+var postfixWarnFrom = []string{"non-SMTP command from ", "Illegal address syntax from ",
+	"Connection concurrency limit exceeded: ", "Connection rate limit exceeded: ",
+	"Message delivery request rate limit exceeded: ", "New TLS session rate limit exceeded: ",
+	"Number of command limit exceeded: ", "TLS library problem"}
+
+// postfixWarning reads the client of the smtpd warnings about it, at
+// line[i:] after "warning: ": the reverse-DNS checks made when it
+// connects ("hostname NAME does not resolve to address ADDR", "ADDR:
+// address not listed for hostname NAME", "ADDR: hostname NAME
+// verification failed"), a failed SASL login ("NAME[ADDR]: SASL LOGIN
+// authentication failed", not an authenticated session) and the
+// warnings of postfixWarnFrom.
+func postfixWarning(line []byte, i int) verdict {
+	mine := verdict{mine: true}
+	w := line[i:]
+	// a bare address, up to ": " or the end
+	bare := func(s int) verdict {
+		end := len(line)
+		if e := bytes.Index(line[s:], []byte(": ")); e >= 0 {
+			end = s + e
+		}
+		if m, ok := addrAt(line, s, end); ok {
+			return verdict{mine: true, found: true, m: m}
+		}
+		return doubtful("client address", line[s:end])
+	}
+	if hasPrefix(w, "hostname ") {
+		const r = " does not resolve to address "
+		if k := index(w, r); k >= 0 && bytes.IndexByte(w[len("hostname "):k], ' ') < 0 {
+			return bare(i + k + len(r))
+		}
+		return mine
+	}
+	if c := index(w, ": "); c > 0 && bytes.IndexByte(w[:c], ' ') < 0 {
+		after := w[c+2:]
+		switch {
+		case w[c-1] == ']' && (hasPrefix(after, "SASL ") && index(after, " authentication failed") >= 0):
+			if b := bytes.IndexByte(w[:c], '['); b > 0 {
+				return clientAt(line, i+b)
+			}
+		case hasPrefix(after, "address not listed for hostname "),
+			hasPrefix(after, "hostname ") && index(after, " verification failed") >= 0:
+			return bare(i)
+		}
+		return mine
+	}
+	for _, p := range postfixWarnFrom {
+		if hasPrefix(w, p) {
+			f := index(w, " from ")
+			if f < 0 {
+				return mine
+			}
+			s := f + len(" from ")
+			b := bytes.IndexByte(w[s:], '[')
+			if b < 0 || bytes.IndexByte(w[s:s+b], ' ') >= 0 {
+				return mine
+			}
+			return clientAt(line, i+s+b)
+		}
+	}
+	return mine
 }
 
 // authenticated reports whether a Postfix disconnect line counts a
@@ -444,7 +584,17 @@ func detectExim(in *Inbound, line []byte) verdict {
 			return eximHostAt(line, body+len(p))
 		}
 	}
+	if hasPrefix(rest, "no host name found for IP address ") {
+		s := body + len("no host name found for IP address ")
+		if m, ok := addrAt(line, s, len(line)); ok {
+			return verdict{mine: true, found: true, m: m}
+		}
+		return doubtful("client address", line[s:])
+	}
 	switch {
+	case hasPrefix(rest, "SMTP protocol error in "), hasPrefix(rest, "SMTP syntax error in "),
+		hasPrefix(rest, "SMTP protocol synchronization error "):
+		return eximHost(line, body)
 	case hasPrefix(rest, "H="): // rejections, incomplete transactions, ACL warnings of a session
 		return eximHostAt(line, body+len("H="))
 	case index(rest, "rejected") >= 0:
@@ -452,8 +602,7 @@ func detectExim(in *Inbound, line []byte) verdict {
 			return v
 		}
 		if f := index(rest, " from ["); f >= 0 {
-			m, ok := bracket(line, body+f+len(" from "))
-			return verdict{mine: true, found: ok, m: m}
+			return clientAt(line, body+f+len(" from "))
 		}
 	}
 	return mine
@@ -515,8 +664,7 @@ func eximHostAt(line []byte, i int) verdict {
 		}
 		i += e + 2
 	}
-	m, ok := bracket(line, i)
-	return verdict{mine: true, found: ok, m: m}
+	return clientAt(line, i)
 }
 
 // --- Sendmail
@@ -532,7 +680,7 @@ func detectSendmail(in *Inbound, line []byte) verdict {
 		body = body[q+2:]
 	}
 	if !hasPrefix(body, "from=") && index(body, ", reject=") < 0 && !hasPrefix(body, "ruleset=") {
-		return mine
+		return sendmailSession(line, len(line)-len(body))
 	}
 	if hasPrefix(body, "to=") {
 		return mine
@@ -557,8 +705,57 @@ func detectSendmail(in *Inbound, line []byte) verdict {
 		}
 		i += sp + 1
 	}
-	m, ok := bracket(line, i)
-	return verdict{mine: true, found: ok, m: m}
+	return clientAt(line, i)
+}
+
+// sendmailFrom are the starts of Sendmail session lines that name the
+// client (NAME [ADDR]) after them.
+var sendmailFrom = []string{"lost input channel from ", "timeout waiting for input from ", "rejecting commands from ",
+	"too many long lines from "}
+
+// sendmailSession reads the client of the Sendmail session lines
+// without from= at line[i:]: "NAME [ADDR] did not issue
+// MAIL/EXPN/VRFY/ETRN during connection to MTA", "NAME [ADDR]: possible
+// SMTP attack: ...", "lost input channel from NAME [ADDR] to MTA after
+// ...", "timeout waiting for input from NAME [ADDR] during ...",
+// "rejecting commands from NAME [ADDR] due to pre-greeting traffic".
+func sendmailSession(line []byte, i int) verdict {
+	mine := verdict{mine: true}
+	body := line[i:]
+	for _, p := range sendmailFrom {
+		if hasPrefix(body, p) {
+			return sendmailHost(line, i+len(p))
+		}
+	}
+	if index(body, " did not issue ") > 0 || index(body, ": possible SMTP attack: ") > 0 {
+		// the client must be what the line starts with
+		v := sendmailHost(line, i)
+		if !v.found {
+			return v
+		}
+		after := line[v.m.End:]
+		if e := bytes.IndexByte(after, ']'); e >= 0 {
+			after = after[e+1:]
+		}
+		after = bytes.TrimPrefix(after, []byte(" (may be forged)"))
+		if hasPrefix(after, " did not issue ") || hasPrefix(after, ": possible SMTP attack: ") {
+			return v
+		}
+		return mine
+	}
+	return mine
+}
+
+// sendmailHost parses "NAME [ADDR]" or "[ADDR]" at line[i:].
+func sendmailHost(line []byte, i int) verdict {
+	if i < len(line) && line[i] != '[' {
+		sp := bytes.IndexByte(line[i:], ' ')
+		if sp < 0 || bytes.IndexByte(line[i:i+sp], ',') >= 0 || bytes.IndexByte(line[i:i+sp], '=') >= 0 {
+			return verdict{mine: true}
+		}
+		i += sp + 1
+	}
+	return clientAt(line, i)
 }
 
 // --- Exchange
@@ -662,8 +859,7 @@ func detectExchangeTracking(in *Inbound, line []byte) verdict {
 	if string(ev) != "RECEIVE" || string(src) != "SMTP" {
 		return verdict{mine: true}
 	}
-	m, ok := addrAt(line, f[1][0], f[1][1])
-	return verdict{mine: true, found: ok, m: m}
+	return clientField(line, f[1][0], f[1][1])
 }
 
 func isProtoEvent(c byte) bool { return c == '+' || c == '-' || c == '*' || c == '<' || c == '>' }
@@ -684,7 +880,10 @@ func detectExchangeReceive(in *Inbound, line []byte) verdict {
 		return verdict{mine: true}
 	}
 	m, _, ok := endpoint(line, f[5][0], f[5][1])
-	return verdict{mine: true, found: ok, m: m}
+	if !ok {
+		return doubtful("remote endpoint", line[f[5][0]:f[5][1]])
+	}
+	return verdict{mine: true, found: true, m: m}
 }
 
 // --- Microsoft 365 message trace
@@ -745,19 +944,27 @@ func detectM365(in *Inbound, line []byte) verdict {
 	if l == nil {
 		return verdict{}
 	}
+	if len(bytes.TrimSpace(line)) == 0 || hasPrefix(line, "#TYPE ") {
+		return verdict{mine: true}
+	}
 	var f [64][2]int
 	k := csvFields(line, f[:])
-	if k <= l.ip {
-		return verdict{mine: true}
+	if k != l.cols {
+		// A quoted field with a line break in it (Export-Csv keeps a
+		// subject's) splits its row: the client of neither part can be
+		// told by its column.
+		return verdict{mine: true, doubt: fmt.Sprintf("a row of %d fields where the header has %d (a quoted field with a line break in it?): the client cannot be told; read this line yourself", k, l.cols)}
 	}
 	if l.dir >= 0 && l.dir < k && strings.EqualFold(string(line[f[l.dir][0]:f[l.dir][1]]), "Originating") {
 		return verdict{mine: true}
 	}
-	m, ok := addrAt(line, f[l.ip][0], f[l.ip][1])
-	if !ok {
-		return verdict{mine: true}
+	if h := bytes.TrimSpace(line[f[l.ip][0]:f[l.ip][1]]); bytes.EqualFold(h, []byte("FromIP")) || bytes.EqualFold(h, []byte("original_client_ip")) {
+		return verdict{mine: true} // the header (again, in concatenated exports)
 	}
-	v := verdict{mine: true, found: true, m: m}
+	v := clientField(line, f[l.ip][0], f[l.ip][1])
+	if !v.found {
+		return v
+	}
 	if l.time >= 0 && l.time < k {
 		v.t0, v.t1 = f[l.time][0], f[l.time][1]
 	}

@@ -52,9 +52,9 @@ func TestInboundFixtures(t *testing.T) {
 		addrs        []string
 		authLines    []int // more lines with Auth
 	}{
-		{"postfix.log", "postfix", []int{1, 2, 3, 4, 7, 17, 18, 19, 22, 23, 24, 25, 29}, []string{c, c, c, c, c, c, c, v6, c, c, c, c, c}, []int{14, 15, 16, 28}},
-		{"exim.log", "exim", []int{1, 2, 5, 10, 11, 13, 14, 15, 16, 17, 20}, []string{c, c, c, c, v6, c, c, c, c, c, c}, []int{6}},
-		{"sendmail.log", "sendmail", []int{1, 3, 6}, []string{c, c, v6}, nil},
+		{"postfix.log", "postfix", []int{1, 2, 3, 4, 7, 17, 18, 19, 22, 23, 24, 25, 26, 29, 30, 31, 32, 33, 36, 37}, []string{c, c, c, c, c, c, c, v6, c, c, c, c, c, c, c, v6, c, c, c, v6}, []int{14, 15, 16, 28}},
+		{"exim.log", "exim", []int{1, 2, 5, 10, 11, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24}, []string{c, c, c, c, v6, c, c, c, c, c, c, c, c, v6, c}, []int{6}},
+		{"sendmail.log", "sendmail", []int{1, 3, 6, 8, 9, 10, 11, 12}, []string{c, c, v6, c, c, c, v6, c}, nil},
 		{"exchange-tracking.log", "exchange-tracking", []int{6, 10}, []string{c, v6}, nil},
 		{"exchange-receive.log", "exchange-receive", []int{6, 7, 8, 9, 10, 14}, []string{c, c, c, c, c, v6}, nil},
 		{"m365-trace.csv", "m365-trace", []int{3, 5}, []string{c, v6}, nil},
@@ -107,7 +107,7 @@ func TestInboundMixed(t *testing.T) {
 	for _, h := range inboundHits(t, &Inbound{}, mixed.Bytes()) {
 		byFormat[h.Format]++
 	}
-	assert.Equal(t, map[string]int{"postfix": 13, "sendmail": 3, "exim": 11}, byFormat)
+	assert.Equal(t, map[string]int{"postfix": 20, "sendmail": 8, "exim": 15}, byFormat)
 }
 
 // TestInboundStats: the Scanner counts the lines of a known format, so
@@ -196,8 +196,8 @@ func TestInboundSendmailCraftedRelay(t *testing.T) {
 	}
 	n := 0
 	require.NoError(t, s.Scan(strings.NewReader(string(fixture(t, "sendmail.log"))+line), func(*Line) error { n++; return nil }))
-	assert.Equal(t, 3, n, "the fixture's lines are still selected")
-	assert.Equal(t, []int{8}, doubts)
+	assert.Equal(t, 8, n, "the fixture's lines are still selected")
+	assert.Equal(t, []int{14}, doubts)
 
 	s.Doubt = nil
 	err := s.Scan(strings.NewReader(line), func(*Line) error { return nil })
@@ -223,4 +223,118 @@ func TestInboundEximCraftedSender(t *testing.T) {
 	}))
 	assert.Equal(t, []string{"192.0.2.66"}, got, "line 2: an A= in the sender is not an authentication")
 	assert.Equal(t, []int{1, 3}, doubts)
+}
+
+// TestInboundTruncatedLog: a log truncated by logrotate's copytruncate
+// while smtpd kept writing at its old offset starts with a run of zero
+// bytes; the line after them is still a Postfix line, its client counted
+// with its time stamp (it was unrecognised: a foreign client dropped).
+func TestInboundTruncatedLog(t *testing.T) {
+	data := strings.Repeat("\x00", 5000) + "Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8.8]\n" +
+		"\xEF\xBB\xBFNov 22 07:14:46 mx postfix/smtpd[1]: connect from x[8.8.4.4]\n"
+	s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+	var got []string
+	require.NoError(t, s.Scan(strings.NewReader(data), func(l *Line) error {
+		got = append(got, l.Matches[0].Addr.String()+" "+string(l.Time)+" "+string(l.Text[l.Matches[0].Start:l.Matches[0].End]))
+		return nil
+	}))
+	assert.Equal(t, []string{"8.8.8.8 Nov 22 07:14:45 8.8.8.8", "8.8.4.4 Nov 22 07:14:46 8.8.4.4"}, got)
+	assert.Equal(t, 2, s.Stats().Recognized)
+}
+
+// TestInboundUnreadableClient: a session line of a known format whose
+// client field is not an address (a NUL byte, a leading zero, an octet
+// over 255, a line cut inside the brackets) is reported as in doubt: it
+// was silently skipped, so a corrupted line of a foreign client looked
+// clean. Postfix's "unknown[unknown]" and an empty CSV field (an outbound
+// row) hold no client and are no doubt.
+func TestInboundUnreadableClient(t *testing.T) {
+	doubt := []string{
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8.8\x00]",
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[010.1.1.1]",
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8",
+		"Nov 22 07:14:45 mx postfix/postscreen[1]: CONNECT from [8.8.8.300]:4321 to [10.0.0.1]:25",
+		"2026-11-22 07:14:45 1vBxyz-000Abc-7Q <= a@example.net H=(helo) [8.8.8.8x]:25 P=esmtp S=1",
+		"Nov 22 07:14:45 mx sm-mta[1]: 5AM7EjXa004242: from=<a@example.net>, size=1, relay=x [8.8.8.1.1]",
+		"2026-11-22T07:14:45.123Z,8.8.8.8x,mail.example.net,10.0.0.5,EXCH01,x,EXCH01\\Default Frontend EXCH01,SMTP,RECEIVE,1234,<1@example.net>",
+		"2026-11-22T07:14:45.123Z,EXCH01\\Default Frontend EXCH01,08DE2A1B3C4D5E6F,0,10.0.0.5:25,8.8.8.8.8:52344,+,,",
+	}
+	none := []string{
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: lost connection after CONNECT from unknown[unknown]",
+		"Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[8.8.8.8]",
+	}
+	s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+	for _, line := range doubt {
+		var doubts []string
+		s.Doubt = func(_ int, msg string) { doubts = append(doubts, msg) }
+		n := 0
+		require.NoError(t, s.Scan(strings.NewReader(line+"\n"), func(*Line) error { n++; return nil }))
+		assert.Equal(t, 0, n, line)
+		if assert.Len(t, doubts, 1, line) {
+			assert.Contains(t, doubts[0], "is not an address", line)
+		}
+	}
+	for _, line := range none {
+		s.Doubt = func(_ int, msg string) { t.Errorf("%q: %s", line, msg) }
+		require.NoError(t, s.Scan(strings.NewReader(line+"\n"), func(*Line) error { return nil }))
+	}
+
+	csv := "\"Received\",\"FromIP\"\n\"11/22/2026 7:14:45 AM\",\"1.2.3\"\n\"11/22/2026 7:14:46 AM\",\"\"\n\"Received\",\"FromIP\"\n\"11/22/2026 7:14:47 AM\",\"8.8.8.8\"\n"
+	var lines []int
+	s.Doubt = func(n int, _ string) { lines = append(lines, n) }
+	var got []string
+	require.NoError(t, s.Scan(strings.NewReader(csv), func(l *Line) error { got = append(got, l.Matches[0].Addr.String()); return nil }))
+	assert.Equal(t, []int{2}, lines)
+	assert.Equal(t, []string{"8.8.8.8"}, got)
+}
+
+// TestInboundSyslogLayouts: the Postfix connect line is read in the
+// layouts of rsyslog (RFC 3164, high-precision RFC 3339), syslog-ng and
+// journalctl's -o short, short-iso, short-iso-precise, short-precise and
+// short-full, with multi-instance and service names; short-precise and
+// short-full lines were not recognised at all.
+func TestInboundSyslogLayouts(t *testing.T) {
+	const msg = " mx postfix-in/smtpd[4242]: connect from mail.example.net[8.8.8.8]"
+	for ts, key := range map[string]int8{
+		"Dec  1 12:00:00":                  3,
+		"Dec 01 12:00:00":                  3,
+		"Dec 01 12:00:00.123456":           3,
+		"2026-12-01T12:00:00+0000":         1,
+		"2026-12-01T12:00:00+00:00":        1,
+		"2026-12-01T12:00:00.123456+00:00": 1,
+		"2026-12-01T12:00:00.123456Z":      1,
+		"Tue 2026-12-01 12:00:00 UTC":      2,
+		"Tue 2026-12-01 12:00:00.123 CET":  2,
+	} {
+		s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+		var got []string
+		require.NoError(t, s.Scan(strings.NewReader(ts+msg+"\n"), func(l *Line) error {
+			got = append(got, l.Matches[0].Addr.String()+" "+string(l.Time))
+			return nil
+		}))
+		assert.Equal(t, []string{"8.8.8.8 " + ts}, got, ts)
+		assert.Equal(t, key, parseTimeKey(ts).kind, ts)
+	}
+	a, b := parseTimeKey("Dec 01 12:00:00.25"), parseTimeKey("Dec 01 12:00:00.5")
+	earlier, ok := a.before(b)
+	assert.True(t, earlier && ok)
+}
+
+// TestInboundM365SplitRow: a message trace row whose subject holds a line
+// break (Export-Csv keeps it inside the quotes; a sender chooses the
+// subject) is cut in two lines; its FromIP was dropped silently (the
+// first part has too few columns) and the second part's columns were
+// misread. Both parts are now in doubt; the other rows still count.
+func TestInboundM365SplitRow(t *testing.T) {
+	in := "\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\",\"ToIP\",\"FromIP\",\"Size\"\n" +
+		"\"11/22/2026 7:14:45 AM\",\"a@example.net\",\"b@example.com\",\"hello\n" +
+		"world\",\"Delivered\",\"\",\"8.8.8.8\",\"1834\"\n" +
+		"\"11/22/2026 7:14:46 AM\",\"c@example.net\",\"b@example.com\",\"hi, there\",\"Delivered\",\"\",\"8.8.4.4\",\"900\"\n"
+	s := &Scanner{Classifier: mimecastip.Default(), Want: allClasses, Inbound: &Inbound{}}
+	var doubts []int
+	s.Doubt = func(n int, msg string) { doubts = append(doubts, n); assert.Contains(t, msg, "where the header has 8") }
+	var got []string
+	require.NoError(t, s.Scan(strings.NewReader(in), func(l *Line) error { got = append(got, l.Matches[0].Addr.String()); return nil }))
+	assert.Equal(t, []int{2, 3}, doubts)
+	assert.Equal(t, []string{"8.8.4.4"}, got)
 }

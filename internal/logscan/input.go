@@ -25,6 +25,24 @@ const (
 	Zstd  Compression = "zstd"  // 28 b5 2f fd
 )
 
+// ErrUnsupportedCompression reports an input compressed in a format
+// [Decompress] recognises but does not read (lz4, compress, zip, 7z,
+// lzop): scanning its bytes as text would find nothing and look clean.
+var ErrUnsupportedCompression = errors.New("this compression is not supported")
+
+var unsupported = []struct {
+	magic string
+	c     Compression
+	tool  string
+}{
+	{"\x04\x22\x4d\x18", "lz4", "lz4 -dc"},
+	{"\x1f\x9d", "compress (.Z)", "zcat"},
+	{"\x1f\xa0", "pack (.z)", "gzip -dc"},
+	{"PK\x03\x04", "zip", "unzip -p"},
+	{"7z\xbc\xaf\x27\x1c", "7z", "7z e -so"},
+	{"\x89LZO\x00", "lzop", "lzop -dc"},
+}
+
 // MaxZstdWindow is the largest zstd window (back-reference distance)
 // accepted, which bounds the decoder's memory: 128 MiB, what
 // "zstd --long=27" writes; ordinary levels use at most 8 MiB.
@@ -32,7 +50,10 @@ const MaxZstdWindow = 128 << 20
 
 // Decompress looks at the first bytes of r and returns a reader of its
 // decompressed text when they are the magic bytes of gzip, bzip2, xz or
-// zstd, or of r unchanged otherwise. Decompression errors, a truncated
+// zstd, or of r unchanged otherwise. UTF-16 text (with a byte-order mark,
+// or ASCII text with a zero byte in every other position), compressed or
+// not, is read as UTF-8 (Microsoft 365 and Exchange exports, PowerShell's
+// Out-File); an odd final byte is the error ErrOddUTF16. Decompression errors, a truncated
 // stream included, are returned by Read wrapped in a *DecompressError:
 // the caller must treat the text read so far as incomplete. Close
 // releases the decoder; it does not close r.
@@ -53,7 +74,12 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	case len(head) >= 4 && string(head[:4]) == "\x28\xb5\x2f\xfd":
 		c = Zstd
 	default:
-		return io.NopCloser(br), Plain, nil
+		for _, u := range unsupported {
+			if len(head) >= len(u.magic) && string(head[:len(u.magic)]) == u.magic {
+				return nil, u.c, &DecompressError{u.c, fmt.Errorf("%w: decompress it first (%s FILE | mimecastip scan)", ErrUnsupportedCompression, u.tool)}
+			}
+		}
+		return io.NopCloser(maybeUTF16(br)), Plain, nil
 	}
 	var dr io.Reader
 	closer := func() {}
@@ -80,7 +106,11 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		}
 		dr, closer = z, z.Close
 	}
-	return &decompressed{r: dr, c: c, close: closer}, c, nil
+	d := &decompressed{r: dr, c: c, close: closer}
+	return struct {
+		io.Reader
+		io.Closer
+	}{maybeUTF16(bufio.NewReaderSize(d, 64<<10)), d}, c, nil
 }
 
 type decompressed struct {
@@ -112,6 +142,9 @@ type DecompressError struct {
 
 func (e *DecompressError) Error() string {
 	msg := e.Err.Error()
+	if errors.Is(e.Err, ErrUnsupportedCompression) {
+		return fmt.Sprintf("compressed with %s: %s", e.Format, msg)
+	}
 	if errors.Is(e.Err, io.ErrUnexpectedEOF) {
 		msg = "truncated (unexpected end of compressed data)"
 	}

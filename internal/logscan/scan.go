@@ -102,6 +102,12 @@ type Scanner struct {
 type Stats struct {
 	Lines      int // lines read, skipped ones included
 	Recognized int // with Inbound: lines of a known log format (with a client or not)
+	// With Inbound: lines of no known layout that name an MTA's SMTP
+	// server program (postfix/smtpd, postscreen, sm-mta, sendmail,
+	// exim), such as syslog lines with a <PRI> prefix or in RFC 5424
+	// layout, whose clients were not read; and the number of the
+	// first.
+	Unread, FirstUnread int
 }
 
 // Stats returns the counts of the last call to Scan.
@@ -136,6 +142,8 @@ type chunk struct {
 	doubts  []LineError // lines of a known format whose client is in doubt
 	lines   int         // lines in data
 	known   int         // lines of a known format (with Inbound)
+	unread  int         // lines of no known layout that name an MTA program
+	unread1 int         // the first of them
 
 	sel     []selected
 	matches []Match
@@ -212,6 +220,12 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 		<-c.done
 		s.stats.Lines += c.lines
 		s.stats.Recognized += c.known
+		if c.unread > 0 {
+			if s.stats.Unread == 0 {
+				s.stats.FirstUnread = c.unread1
+			}
+			s.stats.Unread += c.unread
+		}
 		if c.skipLen > 0 {
 			s.stats.Lines++
 		}
@@ -282,7 +296,7 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 	for (rerr == nil || len(pending) > 0) && !stop.Load() {
 		c := <-s.free
 		c.data, c.sel, c.matches, c.results = nil, c.sel[:0], c.matches[:0], c.results[:0]
-		c.skipLen, c.err, c.ferr, c.lines, c.known = 0, nil, nil, 0, 0
+		c.skipLen, c.err, c.ferr, c.lines, c.known, c.unread = 0, nil, nil, 0, 0, 0
 		c.doubts = c.doubts[:0]
 		c.first = line
 		n := copy(c.buf, pending)
@@ -379,6 +393,11 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 		cl, ok := s.Inbound.client(text)
 		if cl.mine {
 			c.known++
+		} else if namesMTA(text) {
+			if c.unread == 0 {
+				c.unread1 = num
+			}
+			c.unread++
 		}
 		if !ok {
 			return
@@ -424,7 +443,8 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 		return
 	}
 	if t0 < 0 {
-		t0, t1 = 0, len(Timestamp(text))
+		t0 = prefixLen(text)
+		t1 = t0 + len(Timestamp(text[t0:]))
 	}
 	c.sel = append(c.sel, selected{num: num, start: start, end: end, m0: m0, m1: len(c.matches), wanted: wanted,
 		t0: start + t0, t1: start + t1, format: format})
@@ -476,7 +496,8 @@ type Counter struct {
 	Want  ClassMask // the classes to count; normally the Scanner's Want
 	Lines int       // lines holding at least one wanted address
 	Total int       // wanted addresses
-	// Distinct is the number of distinct wanted addresses, up to Max
+	// Distinct is the number of distinct wanted addresses (an
+	// IPv4-mapped IPv6 address is its IPv4 address), up to Max
 	// (0 means MaxDistinct); Overflow reports that more were seen and
 	// not counted as distinct.
 	Distinct int
@@ -500,7 +521,8 @@ func (c *Counter) Add(l *Line) {
 		c.Total++
 		g := c.group(r.Class, r.Regions)
 		c.groups[g].Addresses++
-		if _, ok := c.seen[l.Matches[i].Addr]; !ok {
+		key := l.Matches[i].Addr.Unmap() // ::ffff:1.2.3.4 is 1.2.3.4
+		if _, ok := c.seen[key]; !ok {
 			max := c.Max
 			if max <= 0 {
 				max = MaxDistinct
@@ -509,7 +531,7 @@ func (c *Counter) Add(l *Line) {
 				c.seen = make(map[netip.Addr]struct{})
 			}
 			if len(c.seen) < max {
-				c.seen[l.Matches[i].Addr] = struct{}{}
+				c.seen[key] = struct{}{}
 				c.groups[g].Distinct++
 				c.Distinct++
 			} else {
