@@ -364,7 +364,9 @@ func invalid(text, format string, a ...any) Entry {
 }
 
 // parseAddr parses s strictly (no leading zeros, no zone); why says what
-// is wrong.
+// is wrong. It is not mimecastip.ParseAddr on purpose: an allowlist entry
+// is a plain address, and the tolerant forms ([addr], addr:port, a zone)
+// would let a malformed entry pass as a checked one.
 func parseAddr(s string) (a netip.Addr, why string) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {

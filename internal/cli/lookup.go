@@ -73,7 +73,7 @@ func cmdLookup(env *Env, args []string) int {
 	// buffered output.
 	interactive := isTerminal(env.Stdin)
 	one := func(where, in string) {
-		res, err := c.LookupString(in)
+		a, err := mimecastip.ParseAddr(in)
 		if err != nil {
 			bad = true
 			errorf(env, "lookup", "%s: %q is not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)", where, shorten(in))
@@ -82,13 +82,14 @@ func cmdLookup(env *Env, args []string) int {
 			}
 			return
 		}
+		res := c.Lookup(a)
 		if res.Class == mimecastip.Foreign {
 			foreign = true
 		}
 		if *quiet {
 			return
 		}
-		addr := canonicalInput(in)
+		addr := a.String()
 		if *jsonOut {
 			j := lookupJSON{Input: in, Address: addr, Class: res.Class.String()}
 			if res.Prefix().IsValid() {
@@ -148,23 +149,6 @@ func shorten(s string) string {
 		return s
 	}
 	return s[:60] + "..." + fmt.Sprintf("(%d bytes)", len(s))
-}
-
-// canonicalInput returns the address of an accepted input form, as netip
-// prints it ("[IPv6:2001:db8::1]:25" gives "2001:db8::1").
-func canonicalInput(in string) string {
-	s := strings.TrimSpace(in)
-	if strings.HasPrefix(s, "[") {
-		if i := strings.IndexByte(s, ']'); i > 0 {
-			s = s[1:i]
-		}
-	} else if strings.Count(s, ":") == 1 {
-		s = s[:strings.IndexByte(s, ':')]
-	}
-	if len(s) > 5 && strings.EqualFold(s[:5], "IPv6:") {
-		s = s[5:]
-	}
-	return s
 }
 
 // isTerminal reports whether r is a terminal (not merely a character

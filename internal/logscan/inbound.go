@@ -216,7 +216,9 @@ func bracket(line []byte, i int) (Match, bool) {
 	return addrAt(line, s, end)
 }
 
-// addrAt parses line[s:end] as one address.
+// addrAt parses line[s:end] as one address. It is not
+// mimecastip.ParseAddr: it works on the line's bytes without a copy, and
+// the brackets, tags and ports of each log format are its callers' rules.
 func addrAt(line []byte, s, end int) (Match, bool) {
 	if s >= end {
 		return Match{}, false

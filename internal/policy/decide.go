@@ -39,7 +39,10 @@ const (
 
 // parseClientAddress accepts Postfix's bare client_address, and the
 // bracketed and "IPv6:"-tagged forms for hand-written requests. IPv4-mapped
-// addresses are unmapped and zones dropped.
+// addresses are unmapped and zones dropped. It is not mimecastip.ParseAddr
+// on purpose: Postfix never sends a port in client_address, so an
+// "addr:port" there is a malformed request, answered with a temporary
+// failure rather than classified.
 func parseClientAddress(s string) (netip.Addr, bool) {
 	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
 		s = s[1 : len(s)-1]
