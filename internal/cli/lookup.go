@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 const lookupDescription = `
@@ -38,13 +39,13 @@ says on stderr that it reads standard input.`
 
 // lookupJSON is one line of lookup --json output (JSON Lines).
 type lookupJSON struct {
-	Input   string   `json:"input"`
-	Address string   `json:"address,omitempty"`
-	Class   string   `json:"class,omitempty"`
-	Regions []string `json:"regions,omitempty"`
-	Service string   `json:"service,omitempty"`
-	Prefix  string   `json:"prefix,omitempty"`
-	Error   string   `json:"error,omitempty"`
+	Input   string      `json:"input"`
+	Address string      `json:"address,omitempty"`
+	Class   string      `json:"class,omitempty"`
+	Regions regions.Set `json:"regions,omitempty"`
+	Service string      `json:"service,omitempty"`
+	Prefix  string      `json:"prefix,omitempty"`
+	Error   string      `json:"error,omitempty"`
 }
 
 func cmdLookup(env *Env, args []string) int {
@@ -93,7 +94,7 @@ func cmdLookup(env *Env, args []string) int {
 		if *jsonOut {
 			j := lookupJSON{Input: in, Address: addr, Class: res.Class.String()}
 			if res.Prefix().IsValid() {
-				j.Regions = strings.Split(res.Regions.String(), ",")
+				j.Regions = res.Regions
 				j.Service, j.Prefix = res.Service.String(), res.Prefix().String()
 			}
 			enc.Encode(j)
