@@ -317,12 +317,7 @@ func Audit(entries []Entry, o Options) *Report {
 	// Published ranges of the region the list does not cover.
 	allow := allowSet(entries)
 	var reported iprange.Builder
-	slices.SortStableFunc(sel, func(a, b regions.Range) int {
-		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
-			return c
-		}
-		return a.Prefix.Bits() - b.Prefix.Bits()
-	})
+	slices.SortStableFunc(sel, func(a, b regions.Range) int { return iprange.ComparePrefix(a.Prefix, b.Prefix) })
 	for _, r := range sel {
 		s := iprange.FromPrefixes(r.Prefix)
 		miss := s.Minus(allow)

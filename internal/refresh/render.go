@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/seed-b311f21d/go-mimecastip/internal/spf"
+	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
@@ -74,11 +74,11 @@ func Render(orig []byte, old, nd *regions.Dataset) ([]byte, error) {
 			if fr != first {
 				continue
 			}
-			if spf.ComparePrefix(r.Prefix, a.Prefix) < 0 {
-				if prev == 0 || spf.ComparePrefix(r.Prefix, prevP) > 0 {
+			if iprange.ComparePrefix(r.Prefix, a.Prefix) < 0 {
+				if prev == 0 || iprange.ComparePrefix(r.Prefix, prevP) > 0 {
 					prev, prevP = line, r.Prefix
 				}
-			} else if next == 0 || spf.ComparePrefix(r.Prefix, nextP) < 0 {
+			} else if next == 0 || iprange.ComparePrefix(r.Prefix, nextP) < 0 {
 				next, nextP = line, r.Prefix
 			}
 		}
