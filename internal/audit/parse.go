@@ -32,6 +32,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
+	"github.com/seed-b311f21d/go-mimecastip/internal/replycode"
 )
 
 // MaxLineBytes is the longest line [Parse] reads; a longer line is an
@@ -513,7 +514,7 @@ func denyLine(line string, lastEnd int) bool {
 		if strings.HasPrefix(f, "/") {
 			continue
 		}
-		if len(f) == 3 && (f[0] == '4' || f[0] == '5') && isDigit(f[1]) && isDigit(f[2]) {
+		if replycode.Refusal(f) {
 			return true
 		}
 		if denyWords[strings.ToLower(f)] {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/seed-b311f21d/go-mimecastip/internal/replycode"
 )
 
 // Default actions.
@@ -183,7 +185,7 @@ func ValidateAction(a string) error {
 	if accessActions[strings.ToUpper(word)] {
 		return nil
 	}
-	if len(word) == 3 && (word[0] == '4' || word[0] == '5') && isDigits(word[1:]) {
+	if replycode.Refusal(word) {
 		return nil
 	}
 	if word == strings.ToLower(word) && isRestrictionName(word) {
@@ -213,21 +215,12 @@ func ValidateRefusal(a string) error {
 	switch {
 	case refusingActions[strings.ToUpper(word)]:
 		return nil
-	case len(word) == 3 && (word[0] == '4' || word[0] == '5'):
+	case replycode.Refusal(word):
 		return nil
 	case word == "reject" || word == "defer" || word == "defer_if_permit":
 		return nil
 	}
 	return fmt.Errorf("action %q does not keep the mail out, so every client it answers would pass (want REJECT, DEFER, DEFER_IF_PERMIT, 4NN, 5NN, HOLD, DISCARD, reject or defer; --tag classifies without refusing)", a)
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func isRestrictionName(s string) bool {
