@@ -59,12 +59,12 @@ type EntryReport struct {
 // RangeReport is a published range of the region that the allowlist does
 // not fully cover.
 type RangeReport struct {
-	Prefix  string   `json:"prefix"`
-	Regions string   `json:"regions"`
-	Service string   `json:"service"`
-	Class   string   `json:"class"`
-	Status  string   `json:"status"`  // missing or partial
-	Missing []string `json:"missing"` // the uncovered addresses as prefixes
+	Prefix  string      `json:"prefix"`
+	Regions regions.Set `json:"regions"`
+	Service string      `json:"service"`
+	Class   string      `json:"class"`
+	Status  string      `json:"status"`  // missing or partial
+	Missing []string    `json:"missing"` // the uncovered addresses as prefixes
 }
 
 // Summary counts the results.
@@ -88,7 +88,7 @@ type Summary struct {
 // Report is the result of an audit.
 type Report struct {
 	Version  string        `json:"version"`
-	Regions  string        `json:"regions"`
+	Regions  regions.Set   `json:"regions"`
 	Inferred bool          `json:"regions_inferred"` // no region was given; Regions is the one the entries cover most
 	Entries  []EntryReport `json:"entries"`
 	Ranges   []RangeReport `json:"missing_ranges"`
@@ -248,7 +248,7 @@ func Audit(entries []Entry, o Options) *Report {
 		set = Infer(d, entries)
 		rep.Inferred = true
 	}
-	rep.Regions = set.String()
+	rep.Regions = set
 
 	var ix index
 	var sel, oth, ret, web []regions.Range
@@ -317,12 +317,7 @@ func Audit(entries []Entry, o Options) *Report {
 	// Published ranges of the region the list does not cover.
 	allow := allowSet(entries)
 	var reported iprange.Builder
-	slices.SortStableFunc(sel, func(a, b regions.Range) int {
-		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
-			return c
-		}
-		return a.Prefix.Bits() - b.Prefix.Bits()
-	})
+	slices.SortStableFunc(sel, func(a, b regions.Range) int { return iprange.ComparePrefix(a.Prefix, b.Prefix) })
 	for _, r := range sel {
 		s := iprange.FromPrefixes(r.Prefix)
 		miss := s.Minus(allow)
@@ -335,7 +330,7 @@ func Audit(entries []Entry, o Options) *Report {
 			st = KindPartial
 		}
 		rep.Ranges = append(rep.Ranges, RangeReport{
-			Prefix: r.Prefix.String(), Regions: r.Regions.String(), Service: r.Service.String(),
+			Prefix: r.Prefix.String(), Regions: r.Regions, Service: r.Service.String(),
 			Class: mimecastip.ClassOf(r.Service).String(), Status: st, Missing: prefixStrings(miss),
 		})
 	}

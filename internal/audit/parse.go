@@ -32,6 +32,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
+	"github.com/seed-b311f21d/go-mimecastip/internal/replycode"
 )
 
 // MaxLineBytes is the longest line [Parse] reads; a longer line is an
@@ -364,7 +365,9 @@ func invalid(text, format string, a ...any) Entry {
 }
 
 // parseAddr parses s strictly (no leading zeros, no zone); why says what
-// is wrong.
+// is wrong. It is not mimecastip.ParseAddr on purpose: an allowlist entry
+// is a plain address, and the tolerant forms ([addr], addr:port, a zone)
+// would let a malformed entry pass as a checked one.
 func parseAddr(s string) (a netip.Addr, why string) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
@@ -511,7 +514,7 @@ func denyLine(line string, lastEnd int) bool {
 		if strings.HasPrefix(f, "/") {
 			continue
 		}
-		if len(f) == 3 && (f[0] == '4' || f[0] == '5') && isDigit(f[1]) && isDigit(f[2]) {
+		if replycode.Refusal(f) {
 			return true
 		}
 		if denyWords[strings.ToLower(f)] {

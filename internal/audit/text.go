@@ -12,7 +12,7 @@ import (
 // and partially covered published ranges, and a summary.
 func (r *Report) WriteText(w io.Writer, name string) error {
 	b := bufio.NewWriterSize(w, 64*1024)
-	region := r.Regions
+	region := r.Regions.String()
 	if region == "" {
 		region = "none"
 	}
@@ -67,7 +67,7 @@ func (r *Report) WriteText(w io.Writer, name string) error {
 		if m.Status == KindPartial {
 			what = "only partly in the list; missing " + joinLimit(m.Missing, 8)
 		}
-		fmt.Fprintf(b, row, strings.ToUpper(m.Status), m.Prefix, m.Regions+" "+m.Service, what)
+		fmt.Fprintf(b, row, strings.ToUpper(m.Status), m.Prefix, m.Regions.String()+" "+m.Service, what)
 	}
 	if len(r.Ranges) > 0 {
 		b.WriteString("\n")
@@ -81,7 +81,7 @@ func (r *Report) WriteText(w io.Writer, name string) error {
 	b.WriteString("\n")
 	fmt.Fprintf(b, "%d published ranges of region %s: %d missing, %d partly covered\n", s.Published, region, s.Missing, s.Partial)
 	switch {
-	case r.Regions == "":
+	case r.Regions.IsEmpty():
 		b.WriteString("no entry is a Mimecast mail range; give the account's region with --region\n")
 	case s.Published == 0:
 		fmt.Fprintf(b, "region %s publishes no range of the classes checked: nothing to check the list against\n", region)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 // cliResult is what one in-process run of Main produced.
@@ -117,7 +119,7 @@ func TestLookupJSONAndQuiet(t *testing.T) {
 		rows = append(rows, j)
 	}
 	require.Len(t, rows, 3)
-	assert.Equal(t, lookupJSON{Input: "170.10.128.5", Address: "170.10.128.5", Class: "mimecast", Regions: []string{"us"}, Service: "gateway", Prefix: "170.10.128.0/24"}, rows[0])
+	assert.Equal(t, lookupJSON{Input: "170.10.128.5", Address: "170.10.128.5", Class: "mimecast", Regions: regions.SetOf(regions.US), Service: "gateway", Prefix: "170.10.128.0/24"}, rows[0])
 	assert.Equal(t, "foreign", rows[1].Class)
 	assert.NotEmpty(t, rows[2].Error)
 
@@ -269,10 +271,10 @@ func TestAuditCLI(t *testing.T) {
 	r = cliRun("", "audit", "--json", file)
 	assert.Equal(t, ExitFinding, r.code)
 	var rep struct {
-		File     string `json:"file"`
-		Regions  string `json:"regions"`
-		Inferred bool   `json:"regions_inferred"`
-		OK       bool   `json:"ok"`
+		File     string   `json:"file"`
+		Regions  []string `json:"regions"`
+		Inferred bool     `json:"regions_inferred"`
+		OK       bool     `json:"ok"`
 		Entries  []struct {
 			Line   int    `json:"line"`
 			Status string `json:"status"`
@@ -283,7 +285,7 @@ func TestAuditCLI(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
 	assert.Equal(t, file, rep.File)
-	assert.Equal(t, "us", rep.Regions)
+	assert.Equal(t, []string{"us"}, rep.Regions)
 	assert.True(t, rep.Inferred)
 	assert.False(t, rep.OK)
 	require.Len(t, rep.Entries, 4)

@@ -11,9 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/seed-b311f21d/go-mimecastip/internal/atomicfile"
 	"github.com/seed-b311f21d/go-mimecastip/internal/export"
 	"github.com/seed-b311f21d/go-mimecastip/internal/policy"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
@@ -274,43 +274,5 @@ func nodeKind(m fs.FileMode) string {
 // the link kept. A target that is not a regular file is refused
 // ([checkTarget]), checked again just before the rename.
 func writeAtomic(path string, b []byte) error {
-	if err := checkTarget(path); err != nil {
-		return err
-	}
-	target := path
-	if t, err := filepath.EvalSymlinks(path); err == nil {
-		target = t
-	}
-	dir := filepath.Dir(target)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(target); err == nil {
-		mode = st.Mode().Perm()
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
-			tmp.Chown(int(sys.Uid), int(sys.Gid))
-		}
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := checkTarget(path); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), target)
+	return atomicfile.Write(path, b, atomicfile.Options{Check: checkTarget, FollowSymlink: true})
 }

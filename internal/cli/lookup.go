@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 const lookupDescription = `
@@ -38,13 +39,13 @@ says on stderr that it reads standard input.`
 
 // lookupJSON is one line of lookup --json output (JSON Lines).
 type lookupJSON struct {
-	Input   string   `json:"input"`
-	Address string   `json:"address,omitempty"`
-	Class   string   `json:"class,omitempty"`
-	Regions []string `json:"regions,omitempty"`
-	Service string   `json:"service,omitempty"`
-	Prefix  string   `json:"prefix,omitempty"`
-	Error   string   `json:"error,omitempty"`
+	Input   string      `json:"input"`
+	Address string      `json:"address,omitempty"`
+	Class   string      `json:"class,omitempty"`
+	Regions regions.Set `json:"regions,omitempty"`
+	Service string      `json:"service,omitempty"`
+	Prefix  string      `json:"prefix,omitempty"`
+	Error   string      `json:"error,omitempty"`
 }
 
 func cmdLookup(env *Env, args []string) int {
@@ -73,7 +74,7 @@ func cmdLookup(env *Env, args []string) int {
 	// buffered output.
 	interactive := isTerminal(env.Stdin)
 	one := func(where, in string) {
-		res, err := c.LookupString(in)
+		a, err := mimecastip.ParseAddr(in)
 		if err != nil {
 			bad = true
 			errorf(env, "lookup", "%s: %q is not an IP address (want a.b.c.d, an IPv6 address, [address] or address:port)", where, shorten(in))
@@ -82,17 +83,18 @@ func cmdLookup(env *Env, args []string) int {
 			}
 			return
 		}
+		res := c.Lookup(a)
 		if res.Class == mimecastip.Foreign {
 			foreign = true
 		}
 		if *quiet {
 			return
 		}
-		addr := canonicalInput(in)
+		addr := a.String()
 		if *jsonOut {
 			j := lookupJSON{Input: in, Address: addr, Class: res.Class.String()}
 			if res.Prefix().IsValid() {
-				j.Regions = strings.Split(res.Regions.String(), ",")
+				j.Regions = res.Regions
 				j.Service, j.Prefix = res.Service.String(), res.Prefix().String()
 			}
 			enc.Encode(j)
@@ -148,23 +150,6 @@ func shorten(s string) string {
 		return s
 	}
 	return s[:60] + "..." + fmt.Sprintf("(%d bytes)", len(s))
-}
-
-// canonicalInput returns the address of an accepted input form, as netip
-// prints it ("[IPv6:2001:db8::1]:25" gives "2001:db8::1").
-func canonicalInput(in string) string {
-	s := strings.TrimSpace(in)
-	if strings.HasPrefix(s, "[") {
-		if i := strings.IndexByte(s, ']'); i > 0 {
-			s = s[1:i]
-		}
-	} else if strings.Count(s, ":") == 1 {
-		s = s[:strings.IndexByte(s, ':')]
-	}
-	if len(s) > 5 && strings.EqualFold(s[:5], "IPv6:") {
-		s = s[5:]
-	}
-	return s
 }
 
 // isTerminal reports whether r is a terminal (not merely a character

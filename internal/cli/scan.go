@@ -11,6 +11,7 @@ import (
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/logscan"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 const scanDescription = `
@@ -226,12 +227,12 @@ func cmdScan(env *Env, args []string) int {
 }
 
 type scanAddrJSON struct {
-	Address string   `json:"address"`
-	Class   string   `json:"class"`
-	Regions []string `json:"regions,omitempty"`
-	Service string   `json:"service,omitempty"`
-	Prefix  string   `json:"prefix,omitempty"`
-	Wanted  bool     `json:"selected"`
+	Address string      `json:"address"`
+	Class   string      `json:"class"`
+	Regions regions.Set `json:"regions,omitempty"`
+	Service string      `json:"service,omitempty"`
+	Prefix  string      `json:"prefix,omitempty"`
+	Wanted  bool        `json:"selected"`
 }
 
 type scanJSON struct {
@@ -251,7 +252,7 @@ func (j *scanJSON) fill(file string, l *logscan.Line, want logscan.ClassMask) {
 		r := l.Results[i]
 		a := scanAddrJSON{Address: m.Addr.String(), Class: r.Class.String(), Wanted: want.Has(r.Class)}
 		if r.Prefix().IsValid() {
-			a.Regions = strings.Split(r.Regions.String(), ",")
+			a.Regions = r.Regions
 			a.Service, a.Prefix = r.Service.String(), r.Prefix().String()
 		}
 		j.Addresses = append(j.Addresses, a)
@@ -259,11 +260,11 @@ func (j *scanJSON) fill(file string, l *logscan.Line, want logscan.ClassMask) {
 }
 
 type countJSON struct {
-	Class     string   `json:"class"`
-	Regions   []string `json:"regions"`
-	Addresses int      `json:"addresses"`
-	Distinct  int      `json:"distinct"`
-	Lines     int      `json:"lines"`
+	Class     string      `json:"class"`
+	Regions   regions.Set `json:"regions"`
+	Addresses int         `json:"addresses"`
+	Distinct  int         `json:"distinct"`
+	Lines     int         `json:"lines"`
 }
 
 func writeCounts(w io.Writer, c *logscan.Counter, asJSON bool) {
@@ -276,11 +277,7 @@ func writeCounts(w io.Writer, c *logscan.Counter, asJSON bool) {
 			Lines     int         `json:"lines"`
 		}{Groups: []countJSON{}, Addresses: c.Total, Distinct: c.Distinct, Lines: c.Lines}
 		for _, g := range groups {
-			regs := []string{}
-			if s := g.Regions.String(); s != "" {
-				regs = strings.Split(s, ",")
-			}
-			out.Groups = append(out.Groups, countJSON{g.Class.String(), regs, g.Addresses, g.Distinct, g.Lines})
+			out.Groups = append(out.Groups, countJSON{g.Class.String(), g.Regions, g.Addresses, g.Distinct, g.Lines})
 		}
 		b, _ := json.MarshalIndent(out, "", "  ")
 		fmt.Fprintf(w, "%s\n", b)

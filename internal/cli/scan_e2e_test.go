@@ -121,7 +121,7 @@ func TestScanInboundRealPostfix(t *testing.T) {
 	require.Len(t, relays.Hosts, 1, r.stdout)
 	assert.Equal(t, "mx", relays.Hosts[0].Host)
 	assert.GreaterOrEqual(t, relays.Hosts[0].Count, 1)
-	assert.Equal(t, []gatewayJSON{{Address: "127.0.0.1", Class: "foreign", Regions: []string{}}}, relays.Hosts[0].Gateways)
+	assert.Equal(t, []gatewayJSON{{Address: "127.0.0.1", Class: "foreign"}}, relays.Hosts[0].Gateways)
 	assert.Contains(t, relays.Hosts[0].Sample.Text, "postfix/smtp[")
 	assert.Contains(t, relays.Hosts[0].Sample.Text, "to=<carol@refused.example>")
 

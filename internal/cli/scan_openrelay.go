@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/logscan"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 const openRelayHelp = `
@@ -25,16 +26,16 @@ or its NAT address); a dynamic address needs SMTP authentication instead.`
 
 // gatewayJSON is a server that refused a delivery.
 type gatewayJSON struct {
-	Address string   `json:"address"`
-	Class   string   `json:"class"`
-	Regions []string `json:"regions"` // the regions that publish it
+	Address string      `json:"address"`
+	Class   string      `json:"class"`
+	Regions regions.Set `json:"regions"` // the regions that publish it
 }
 
 func (g gatewayJSON) String() string {
-	if len(g.Regions) == 0 {
+	if g.Regions.IsEmpty() {
 		return g.Address + " (" + g.Class + ")"
 	}
-	return g.Address + " (" + g.Class + " " + strings.Join(g.Regions, ",") + ")"
+	return g.Address + " (" + g.Class + " " + g.Regions.String() + ")"
 }
 
 // openRelayRow is one sending host of the --open-relay report.
@@ -84,9 +85,9 @@ func (o *openRelays) add(file string, l *logscan.Line, all *mimecastip.Classifie
 	r.seen.See(string(l.Time))
 	r.FirstSeen, r.LastSeen = r.seen.First, r.seen.Last
 	res := all.Lookup(l.Matches[0].Addr)
-	gw := gatewayJSON{Address: l.Matches[0].Addr.String(), Class: res.Class.String(), Regions: []string{}}
-	if regs := res.Regions.String(); res.Prefix().IsValid() && regs != "" {
-		gw.Regions = strings.Split(regs, ",")
+	gw := gatewayJSON{Address: l.Matches[0].Addr.String(), Class: res.Class.String()}
+	if res.Prefix().IsValid() {
+		gw.Regions = res.Regions
 	}
 	known := slices.ContainsFunc(r.Gateways, func(g gatewayJSON) bool { return g.Address == gw.Address })
 	if !known && len(r.Gateways) < 16 {

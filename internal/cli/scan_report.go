@@ -5,22 +5,22 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/logscan"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 type addrJSON struct {
-	Address   string   `json:"address"`
-	Class     string   `json:"class"`
-	Regions   []string `json:"regions"`
-	Service   string   `json:"service,omitempty"`
-	Prefix    string   `json:"prefix,omitempty"`
-	Count     int      `json:"count"`
-	Lines     int      `json:"lines"`
-	FirstSeen string   `json:"first_seen"`
-	LastSeen  string   `json:"last_seen"`
+	Address   string      `json:"address"`
+	Class     string      `json:"class"`
+	Regions   regions.Set `json:"regions"`
+	Service   string      `json:"service,omitempty"`
+	Prefix    string      `json:"prefix,omitempty"`
+	Count     int         `json:"count"`
+	Lines     int         `json:"lines"`
+	FirstSeen string      `json:"first_seen"`
+	LastSeen  string      `json:"last_seen"`
 	Sample    struct {
 		File string `json:"file"`
 		Line int    `json:"line"`
@@ -41,10 +41,10 @@ func writeAddresses(w io.Writer, t *logscan.Addresses, all *mimecastip.Classifie
 			Distinct  int        `json:"distinct"`
 		}{Addresses: []addrJSON{}, Distinct: len(rows)}
 		for _, st := range rows {
-			a := addrJSON{Address: st.Addr.String(), Class: st.Result.Class.String(), Regions: []string{},
+			a := addrJSON{Address: st.Addr.String(), Class: st.Result.Class.String(),
 				Count: st.Count, Lines: st.Lines, FirstSeen: st.First, LastSeen: st.Last}
 			if r := all.Lookup(st.Addr); r.Prefix().IsValid() {
-				a.Regions = strings.Split(r.Regions.String(), ",")
+				a.Regions = r.Regions
 				a.Service, a.Prefix = r.Service.String(), r.Prefix().String()
 			}
 			a.Sample.File, a.Sample.Line, a.Sample.Text = st.SampleFile, st.SampleLine, st.Sample

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seed-b311f21d/go-mimecastip/internal/logscan"
 	"github.com/seed-b311f21d/go-mimecastip/internal/testenv"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 // TestScanEndOfInputDelimiter: the letter after an address is seen when
@@ -166,9 +167,9 @@ func TestScanAddresses(t *testing.T) {
 	assert.Equal(t, "Nov 22 07:14:46", a.FirstSeen)
 	assert.Equal(t, "Nov 22 07:14:50", a.LastSeen)
 	assert.Equal(t, 2, a.Sample.Line)
-	assert.Equal(t, []string{}, a.Regions)
+	assert.True(t, a.Regions.IsEmpty())
 	assert.Equal(t, "9.9.9.9", out.Addresses[1].Address)
-	assert.Equal(t, []string{"eu"}, out.Addresses[2].Regions)
+	assert.Equal(t, regions.SetOf(regions.EU), out.Addresses[2].Regions)
 
 	r = cliRun("nothing\n", "scan", "--addresses")
 	assert.Equal(t, ExitFinding, r.code)
@@ -346,7 +347,7 @@ func TestScanOpenRelay(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
 	require.Len(t, out.Hosts, 2)
 	assert.Equal(t, 2, out.Hosts[0].Sample.Line)
-	assert.Equal(t, []gatewayJSON{{"205.139.110.20", "mimecast", []string{"us"}}, {"205.139.110.21", "mimecast", []string{"us"}}}, out.Hosts[0].Gateways)
+	assert.Equal(t, []gatewayJSON{{"205.139.110.20", "mimecast", regions.SetOf(regions.US)}, {"205.139.110.21", "mimecast", regions.SetOf(regions.US)}}, out.Hosts[0].Gateways)
 
 	r = cliRun(doneLog, "scan", "--open-relay")
 	assert.Equal(t, ExitFinding, r.code)

@@ -44,21 +44,21 @@ other messages are still judged).`
 
 // traceJSON is one line of trace --json output.
 type traceJSON struct {
-	File      string     `json:"file"`
-	Message   int        `json:"message"`
-	Line      int        `json:"line"`
-	Verdict   string     `json:"verdict,omitempty"`
-	Address   string     `json:"address"`
-	Class     string     `json:"class,omitempty"`
-	Regions   []string   `json:"regions"`
-	Prefix    string     `json:"prefix"`
-	Service   string     `json:"service,omitempty"`
-	Hop       *traceHop  `json:"hop,omitempty"`
-	Grid      string     `json:"grid,omitempty"`
-	GridCheck string     `json:"grid_check,omitempty"`
-	Trail     *traceTail `json:"trail,omitempty"`
-	Reasons   []string   `json:"reasons,omitempty"`
-	Error     string     `json:"error,omitempty"`
+	File      string      `json:"file"`
+	Message   int         `json:"message"`
+	Line      int         `json:"line"`
+	Verdict   string      `json:"verdict,omitempty"`
+	Address   string      `json:"address"`
+	Class     string      `json:"class,omitempty"`
+	Regions   regions.Set `json:"regions"`
+	Prefix    string      `json:"prefix"`
+	Service   string      `json:"service,omitempty"`
+	Hop       *traceHop   `json:"hop,omitempty"`
+	Grid      string      `json:"grid,omitempty"`
+	GridCheck string      `json:"grid_check,omitempty"`
+	Trail     *traceTail  `json:"trail,omitempty"`
+	Reasons   []string    `json:"reasons,omitempty"`
+	Error     string      `json:"error,omitempty"`
 }
 
 type traceHop struct {
@@ -86,20 +86,12 @@ type traceTail struct {
 	Headers        []string     `json:"headers"`
 	ARC            bool         `json:"arc"`
 	NamedHost      string       `json:"named_host,omitempty"`
-	AccountRegions []string     `json:"account_regions"`
-}
-
-func regionTokens(s regions.Set) []string {
-	out := []string{}
-	for _, r := range s.Regions() {
-		out = append(out, r.String())
-	}
-	return out
+	AccountRegions regions.Set  `json:"account_regions"`
 }
 
 func toTraceJSON(file string, m *trace.Message, r *trace.Result) traceJSON {
 	j := traceJSON{File: file, Message: m.Index, Line: m.Line, Verdict: r.Verdict.String(),
-		Class: r.Class.String(), Regions: regionTokens(r.Regions()), Reasons: r.Reasons}
+		Class: r.Class.String(), Regions: r.Regions(), Reasons: r.Reasons}
 	if r.Address.IsValid() {
 		j.Address = r.Address.String()
 	}
@@ -119,7 +111,7 @@ func toTraceJSON(file string, m *trace.Message, r *trace.Result) traceJSON {
 	}
 	tr := &traceTail{Relays: []traceRelay{}, MCUnique: r.Trail.MCUnique, MCUniqueMatch: r.Trail.MCUniqueMatch,
 		AccountCodes: append([]string{}, r.Trail.AccountCodes...), Headers: append([]string{}, r.Trail.Headers...),
-		ARC: r.Trail.ARC, NamedHost: r.Trail.NamedHost, AccountRegions: regionTokens(r.Trail.AccountRegions)}
+		ARC: r.Trail.ARC, NamedHost: r.Trail.NamedHost, AccountRegions: r.Trail.AccountRegions}
 	for _, rl := range r.Trail.Relays {
 		x := traceRelay{Hop: rl.Hop + 1, By: rl.By, ID: rl.ID, Grid: rl.Grid.String()}
 		if rl.From.IsValid() {
@@ -269,7 +261,7 @@ func cmdTrace(env *Env, args []string) int {
 					errorf(env, name, "%s: %v", label, pe)
 					n++
 					if *jsonOut {
-						enc.Encode(traceJSON{File: label, Message: pe.Message, Line: pe.Line, Regions: []string{}, Error: pe.Msg})
+						enc.Encode(traceJSON{File: label, Message: pe.Message, Line: pe.Line, Error: pe.Msg})
 					}
 					continue
 				}

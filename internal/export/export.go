@@ -15,7 +15,6 @@
 package export
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"net/netip"
@@ -129,12 +128,7 @@ func Select(d *regions.Dataset, set regions.Set, classes []mimecastip.Class) []r
 
 // SortRanges sorts rs by address family, address and prefix length.
 func SortRanges(rs []regions.Range) {
-	slices.SortStableFunc(rs, func(a, b regions.Range) int {
-		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits())
-	})
+	slices.SortStableFunc(rs, func(a, b regions.Range) int { return iprange.ComparePrefix(a.Prefix, b.Prefix) })
 }
 
 // Merge returns the fewest canonical prefixes that cover exactly the

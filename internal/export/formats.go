@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
 func writePlain(w *writer) error {
@@ -332,14 +333,14 @@ func writeSPF(w *writer) error {
 
 // JSONRange is one range of the JSON export.
 type JSONRange struct {
-	CIDR      string   `json:"cidr"`
-	Family    int      `json:"family"`
-	Regions   []string `json:"regions"`
-	Service   string   `json:"service"`
-	Class     string   `json:"class"`
-	FirstSeen string   `json:"first_seen"`
-	LastSeen  string   `json:"last_seen"`
-	Sources   []string `json:"sources"`
+	CIDR      string      `json:"cidr"`
+	Family    int         `json:"family"`
+	Regions   regions.Set `json:"regions"`
+	Service   string      `json:"service"`
+	Class     string      `json:"class"`
+	FirstSeen string      `json:"first_seen"`
+	LastSeen  string      `json:"last_seen"`
+	Sources   []string    `json:"sources"`
 }
 
 // JSONDoc is the JSON export.
@@ -347,18 +348,10 @@ type JSONDoc struct {
 	Comment   string      `json:"comment"`
 	Version   string      `json:"version"`
 	Generated string      `json:"generated"`
-	Regions   []string    `json:"regions"`
+	Regions   regions.Set `json:"regions"`
 	Classes   []string    `json:"classes"`
 	Merged    []string    `json:"merged"`
 	Ranges    []JSONRange `json:"ranges"`
-}
-
-func regionList(rs interface{ String() string }) []string {
-	s := rs.String()
-	if s == "" {
-		return []string{}
-	}
-	return strings.Split(s, ",")
 }
 
 func family(p netip.Prefix) int {
@@ -373,7 +366,7 @@ func writeJSON(w *writer) error {
 		Comment:   "mimecastip export; not an official Mimecast product",
 		Version:   w.o.Version,
 		Generated: w.o.Now.UTC().Format(time.RFC3339),
-		Regions:   regionList(w.o.Regions),
+		Regions:   w.o.Regions,
 		Classes:   strings.Split(classList(w.o.Classes), ","),
 		Merged:    []string{},
 		Ranges:    []JSONRange{},
@@ -383,7 +376,7 @@ func writeJSON(w *writer) error {
 	}
 	for _, r := range w.rs {
 		doc.Ranges = append(doc.Ranges, JSONRange{
-			CIDR: r.Prefix.String(), Family: family(r.Prefix), Regions: regionList(r.Regions),
+			CIDR: r.Prefix.String(), Family: family(r.Prefix), Regions: r.Regions,
 			Service: r.Service.String(), Class: mimecastip.ClassOf(r.Service).String(),
 			FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, Sources: append([]string{}, r.Sources...),
 		})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/seed-b311f21d/go-mimecastip/internal/replycode"
 )
 
 // SPFAllTerms are the final terms an SPF export may end with. "+all"
@@ -37,7 +39,7 @@ func ValidateReject(a string) error {
 	case "REJECT", "DEFER", "DEFER_IF_PERMIT", "HOLD", "DISCARD":
 		return nil
 	}
-	if len(word) == 3 && (word[0] == '4' || word[0] == '5') && isDigit(word[1]) && isDigit(word[2]) {
+	if replycode.Refusal(word) {
 		if strings.TrimSpace(rest) == "" {
 			return fmt.Errorf("action %q: a %s code needs a text (\"%s 5.7.1 Not a Mimecast relay\")", a, word, word)
 		}
@@ -45,8 +47,6 @@ func ValidateReject(a string) error {
 	}
 	return fmt.Errorf("action %q does not keep the mail out: want REJECT [text], DEFER [text], DEFER_IF_PERMIT [text], 4NN/5NN text, HOLD or DISCARD, such as \"554 5.7.1 Not a Mimecast relay\"", a)
 }
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // checkOptions validates o (after the defaults are set).
 func checkOptions(o *Options) error {

@@ -288,7 +288,9 @@ func doubtful(what string, text []byte) verdict {
 	return verdict{mine: true, doubt: fmt.Sprintf("the %s %q is not an address (a corrupted or cut line?): the client cannot be told; read this line yourself", what, text)}
 }
 
-// addrAt parses line[s:end] as one address.
+// addrAt parses line[s:end] as one address. It is not
+// mimecastip.ParseAddr: it works on the line's bytes without a copy, and
+// the brackets, tags and ports of each log format are its callers' rules.
 func addrAt(line []byte, s, end int) (Match, bool) {
 	if s >= end {
 		return Match{}, false

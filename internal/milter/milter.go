@@ -314,6 +314,9 @@ func (m *session) Connect(host, family string, port uint16, addr string, _ gomil
 		m.snap = m.s.cur.Load()
 		var a netip.Addr
 		if family == "tcp4" || family == "tcp6" {
+			// Not mimecastip.ParseAddr: the MTA passes a bare address
+			// (Sendmail tags IPv6 with "IPv6:"); brackets or a port here
+			// are a malformed connect, answered with a tempfail.
 			if p, err := netip.ParseAddr(strings.TrimPrefix(addr, "IPv6:")); err == nil {
 				a = p.Unmap().WithZone("")
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/seed-b311f21d/go-mimecastip/internal/replycode"
 )
 
 // Default actions.
@@ -39,7 +41,10 @@ const (
 
 // parseClientAddress accepts Postfix's bare client_address, and the
 // bracketed and "IPv6:"-tagged forms for hand-written requests. IPv4-mapped
-// addresses are unmapped and zones dropped.
+// addresses are unmapped and zones dropped. It is not mimecastip.ParseAddr
+// on purpose: Postfix never sends a port in client_address, so an
+// "addr:port" there is a malformed request, answered with a temporary
+// failure rather than classified.
 func parseClientAddress(s string) (netip.Addr, bool) {
 	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
 		s = s[1 : len(s)-1]
@@ -180,7 +185,7 @@ func ValidateAction(a string) error {
 	if accessActions[strings.ToUpper(word)] {
 		return nil
 	}
-	if len(word) == 3 && (word[0] == '4' || word[0] == '5') && isDigits(word[1:]) {
+	if replycode.Refusal(word) {
 		return nil
 	}
 	if word == strings.ToLower(word) && isRestrictionName(word) {
@@ -210,21 +215,12 @@ func ValidateRefusal(a string) error {
 	switch {
 	case refusingActions[strings.ToUpper(word)]:
 		return nil
-	case len(word) == 3 && (word[0] == '4' || word[0] == '5'):
+	case replycode.Refusal(word):
 		return nil
 	case word == "reject" || word == "defer" || word == "defer_if_permit":
 		return nil
 	}
 	return fmt.Errorf("action %q does not keep the mail out, so every client it answers would pass (want REJECT, DEFER, DEFER_IF_PERMIT, 4NN, 5NN, HOLD, DISCARD, reject or defer; --tag classifies without refusing)", a)
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func isRestrictionName(s string) bool {

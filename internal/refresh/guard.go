@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed-b311f21d/go-mimecastip/internal/spf"
+	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
@@ -100,7 +100,7 @@ func inKnownNetwork(d *regions.Dataset, p netip.Prefix) bool {
 // unionSize returns the number of addresses the prefixes hold together.
 func unionSize(ps []netip.Prefix) float64 {
 	ps = slices.Clone(ps)
-	spf.SortPrefixes(ps)
+	iprange.SortPrefixes(ps)
 	var total float64
 	var last netip.Prefix
 	for _, q := range ps {

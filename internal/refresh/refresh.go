@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
 	"github.com/seed-b311f21d/go-mimecastip/internal/spf"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
@@ -426,10 +427,10 @@ func coverage(p netip.Prefix, sets []map[netip.Prefix]bool) (float64, []netip.Pr
 		}
 	}
 	if len(broader) > 0 {
-		spf.SortPrefixes(broader)
+		iprange.SortPrefixes(broader)
 		return size(p), broader
 	}
-	spf.SortPrefixes(inner)
+	iprange.SortPrefixes(inner)
 	var total float64
 	var last netip.Prefix
 	for _, q := range inner { // sorted by address then length: a nested prefix follows the one holding it
@@ -687,7 +688,7 @@ func SortRows(rs []regions.Range) {
 		if c := int(first(a.Regions)) - int(first(b.Regions)); c != 0 {
 			return c
 		}
-		return spf.ComparePrefix(a.Prefix, b.Prefix)
+		return iprange.ComparePrefix(a.Prefix, b.Prefix)
 	})
 }
 

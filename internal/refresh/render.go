@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/seed-b311f21d/go-mimecastip/internal/spf"
+	"github.com/seed-b311f21d/go-mimecastip/internal/atomicfile"
+	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
@@ -74,11 +74,11 @@ func Render(orig []byte, old, nd *regions.Dataset) ([]byte, error) {
 			if fr != first {
 				continue
 			}
-			if spf.ComparePrefix(r.Prefix, a.Prefix) < 0 {
-				if prev == 0 || spf.ComparePrefix(r.Prefix, prevP) > 0 {
+			if iprange.ComparePrefix(r.Prefix, a.Prefix) < 0 {
+				if prev == 0 || iprange.ComparePrefix(r.Prefix, prevP) > 0 {
 					prev, prevP = line, r.Prefix
 				}
-			} else if next == 0 || spf.ComparePrefix(r.Prefix, nextP) < 0 {
+			} else if next == 0 || iprange.ComparePrefix(r.Prefix, nextP) < 0 {
 				next, nextP = line, r.Prefix
 			}
 		}
@@ -177,55 +177,34 @@ func sameRow(a, b regions.Range) bool {
 // over path. On any error nothing is left behind and path is untouched. It
 // refuses the embedded regions/ranges.txt and a path that is not a
 // regular file.
-func WriteText(path string, text []byte, want int) (err error) {
+func WriteText(path string, text []byte, want int) error {
 	if IsEmbeddedFile(path) {
 		return fmt.Errorf("refresh: %s: %w", path, ErrEmbeddedFile)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	mode := os.FileMode(0o644)
-	if fi, err := os.Lstat(path); err == nil {
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("refresh: %s is not a regular file", path)
-		}
-		mode = fi.Mode().Perm()
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	err := atomicfile.Write(path, text, atomicfile.Options{
+		// A symlink is refused, not followed: the file written is the
+		// one named.
+		Check: func(path string) error {
+			if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+				return fmt.Errorf("%s is not a regular file", path)
+			}
+			return nil
+		},
+		Verify: func(tmp string) error {
+			back, err := regions.ParseFile(tmp)
+			if err != nil {
+				return fmt.Errorf("the written file does not parse back: %w", err)
+			}
+			if want >= 0 && len(back.Ranges) != want {
+				return fmt.Errorf("the written file has %d rows, want %d", len(back.Ranges), want)
+			}
+			if _, err := mimecastip.New(back.Ranges); err != nil {
+				return fmt.Errorf("the written file does not build a classifier: %w", err)
+			}
+			return nil
+		},
+	})
 	if err != nil {
-		return fmt.Errorf("refresh: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	_, err = f.Write(text)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, mode)
-	}
-	if err != nil {
-		return fmt.Errorf("refresh: writing %s: %w", tmp, err)
-	}
-	back, err := regions.ParseFile(tmp)
-	if err != nil {
-		return fmt.Errorf("refresh: the written file does not parse back: %w", err)
-	}
-	if want >= 0 && len(back.Ranges) != want {
-		return fmt.Errorf("refresh: the written file has %d rows, want %d", len(back.Ranges), want)
-	}
-	if _, err := mimecastip.New(back.Ranges); err != nil {
-		return fmt.Errorf("refresh: the written file does not build a classifier: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
 	return nil

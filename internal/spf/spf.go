@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
@@ -596,19 +597,6 @@ func sortedSet(set map[netip.Prefix]bool) []netip.Prefix {
 	for p := range set {
 		out = append(out, p)
 	}
-	SortPrefixes(out)
+	iprange.SortPrefixes(out)
 	return out
-}
-
-// SortPrefixes sorts ps by address, then by length (IPv4 first).
-func SortPrefixes(ps []netip.Prefix) {
-	slices.SortFunc(ps, ComparePrefix)
-}
-
-// ComparePrefix orders prefixes by address, then by length.
-func ComparePrefix(a, b netip.Prefix) int {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c
-	}
-	return a.Bits() - b.Bits()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/seed-b311f21d/go-mimecastip/internal/iprange"
 	"github.com/seed-b311f21d/go-mimecastip/internal/spf"
 	"github.com/seed-b311f21d/go-mimecastip/internal/spf/spftest"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
@@ -102,12 +103,12 @@ func TestExpandEmbeddedZone(t *testing.T) {
 				}
 			}
 		}
-		spf.SortPrefixes(want)
+		iprange.SortPrefixes(want)
 		assert.Equal(t, want, res.Prefixes, r)
 	}
 	res, err := x.Expand(context.Background(), "_netblocks.mimecast.com")
 	require.NoError(t, err)
-	spf.SortPrefixes(all)
+	iprange.SortPrefixes(all)
 	assert.Equal(t, all, res.Prefixes)
 	assert.Len(t, res.Includes(), 7)
 	assert.Equal(t, 7, res.Lookups)

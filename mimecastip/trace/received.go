@@ -246,7 +246,10 @@ func parseLiteral(w string) (netip.Addr, bool) {
 }
 
 // parseBare parses an address with an optional "IPv6:" tag; IPv4-mapped
-// addresses are unmapped and zones dropped.
+// addresses are unmapped and zones dropped. It is not ParseAddr: the
+// literal's brackets and port are parseLiteral's (which also allows the
+// trailing "." of some MTAs), and a bare word in a Received field with a
+// port is not taken for an address.
 func parseBare(s string) (netip.Addr, bool) {
 	if len(s) > 5 && strings.EqualFold(s[:5], "IPv6:") {
 		s = s[5:]
