@@ -28,11 +28,14 @@
 //
 // The client address is the one the receiving server recorded in the
 // from clause ("from name (rdns [192.0.2.1])", "[IPv6:2001:db8::1]",
-// Exim's "([192.0.2.1]:4321 helo=name)", Exchange's "(2001:db8::1)");
+// Exim's "([192.0.2.1]:4321 helo=name)" and "[192.0.2.1] (helo=name)",
+// Exchange's "(2001:db8::1)", qmail's "(HELO name) (ident@192.0.2.1)");
 // IPv4-mapped addresses are unmapped. The HELO name is the client's
-// claim and never counts. A from clause with two different addresses, or
-// a Received with "from", "by" or "id" twice, is ambiguous and gives no
-// address.
+// claim and never counts, not even as an address literal
+// ("from [170.10.129.124] (198.51.100.1)" is 198.51.100.1). A from clause
+// with two different addresses, parentheses that do not balance before
+// the by clause, or a Received with "from", "by" or "id" twice, is
+// ambiguous and gives no address.
 //
 // # Mimecast trail
 //
