@@ -66,3 +66,25 @@ func TestExchangeHELOLiteralIsBypass(t *testing.T) {
 	assert.Equal(t, Bypass, r.Verdict, "reasons %q", r.Reasons)
 	assert.Equal(t, "198.51.100.23", r.Address.String())
 }
+
+// TestTrailAboveBoundaryDoesNotCount: fields and relay.mimecast.com hops
+// above the boundary hop were added by your own servers after the
+// message arrived; the message reached the MX straight from a foreign
+// address with no Mimecast trail of its own: a bypass, not forged, and no
+// grid.
+func TestTrailAboveBoundaryDoesNotCount(t *testing.T) {
+	m := readFixture(t, "trail-above-boundary.eml")
+	r := usTracer(t, Config{By: []string{"mx.example.com"}}).Trace(m)
+	assert.Equal(t, Bypass, r.Verdict, "reasons %q", r.Reasons)
+	assert.Equal(t, "198.51.100.31", r.Address.String())
+	assert.Empty(t, r.Trail.Relays)
+	assert.Empty(t, r.Trail.Headers)
+	assert.Zero(t, r.Grid)
+
+	// The same lines below the boundary are a trail: forged.
+	msg := "Received: from mail.sender.example (mail.sender.example [198.51.100.31]) by mx.example.com (Postfix) with ESMTPS id 1; date\n" +
+		"X-Mimecast-Spam-Score: 0\n\n"
+	m2, err := ParseHeader([]byte(msg))
+	assert.NoError(t, err)
+	assert.Equal(t, Forged, usTracer(t, Config{}).Trace(m2).Verdict)
+}

@@ -477,12 +477,29 @@ func grid(id, host string) (tok string, r regions.Region, unique string) {
 }
 
 // readTrail collects the Mimecast trail of m. boundary, when not nil,
-// is the boundary hop, whose client names are checked.
+// is the boundary hop, whose client names are checked; only what lies
+// below it counts. Fields and Received lines above the boundary hop were
+// added after your server received the message (by your own mailbox
+// servers, filters or forwarding), so they say nothing of how the message
+// arrived.
 func readTrail(m *Message, hops []Hop, boundary *Hop) Trail {
 	var tr Trail
 	var uniques []string
+	fields := m.Fields
+	if boundary != nil {
+		n := -1
+		for i, f := range m.Fields {
+			if strings.EqualFold(f.Name, "Received") {
+				n++
+				if n == boundary.Index {
+					fields = m.Fields[i+1:]
+					break
+				}
+			}
+		}
+	}
 	for _, h := range hops {
-		if boundary != nil && h.Index == boundary.Index {
+		if boundary != nil && h.Index <= boundary.Index {
 			continue
 		}
 		if IsMimecastHost(h.By) {
@@ -509,7 +526,7 @@ func readTrail(m *Message, hops []Hop, boundary *Hop) Trail {
 			tr.Headers = append(tr.Headers, name)
 		}
 	}
-	for _, f := range m.Fields {
+	for _, f := range fields {
 		n := strings.ToLower(f.Name)
 		switch {
 		case n == "x-mc-unique":
