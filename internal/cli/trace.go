@@ -29,8 +29,12 @@ whose client address is the one record a sender cannot forge.
                 or a private/loopback address: an internal relay not named)
 
 The boundary hop is the topmost Received; with --by, the topmost Received
-whose "by" host is one of your MTAs; with --internal, hops from your
-internal relays are skipped for the one that entered your network.
+whose "by" host is one of your MTAs (the hops above it must then be from
+your own relays: private or --internal addresses, LMTP, or a verified name
+among --by; otherwise the message is undetermined, as the --by line may be
+forged); with --internal, hops from your internal relays are skipped for
+the one that entered your network. Only what lies below the boundary hop
+counts as a Mimecast trail.
 Each result gives the address, its class (within --region), the regions
 and prefix of its published range, the Mimecast grid of the trail and
 whether it agrees, and the reasons in words. --json prints one object per

@@ -21,6 +21,11 @@
 // the server that stored the message. With [Config.By] (your MTAs' host
 // names) it is the topmost Received whose "by" host is one of them, so
 // that hops added later (a mailbox server, a forwarder) are passed over.
+// Those hops above must be from your own relays (no address, as LMTP
+// writes; a loopback, private, link-local or Internal address; or a
+// verified reverse name among By): a hop above from any other address
+// means your MTA writes another name than By, and the Received by the By
+// name below it is the sender's text, so the message is undetermined.
 // With [Config.Internal], hops from your internal relays are skipped for
 // the one that entered your network. A boundary hop from a loopback,
 // private or link-local address is undetermined: an internal relay or
@@ -45,7 +50,9 @@
 // ...), X-MC-Unique and whether it equals a queue id's unique part,
 // smtp.auth=C... account codes of Authentication-Results by
 // relay.mimecast.com, X-Mimecast-* fields and ARC seals by
-// dkim.mimecast.com. It decides between bypass and forged, and the grid
+// dkim.mimecast.com, counted only below the boundary hop (what lies above
+// it was added after your server received the message). It decides
+// between bypass and forged, and the grid
 // is checked against the boundary address's regions ([GridCheck]), but
 // it never makes a message "mimecast".
 //

@@ -106,6 +106,13 @@ func tokenize(v string) (toks []rtoken, bad int) {
 	return out, bad
 }
 
+// The AddrProblems of a Received line that holds no address at all (as
+// opposed to one whose address is ambiguous).
+const (
+	problemNoFrom = "no from clause"
+	problemNoAddr = "the from clause records no address"
+)
+
 // clause keywords of a Received value.
 var clauseWords = map[string]bool{"from": true, "by": true, "via": true, "with": true, "id": true, "for": true}
 
@@ -167,7 +174,7 @@ func ParseReceived(v string) Hop {
 	}
 	switch {
 	case from == nil:
-		h.AddrProblem = "no from clause"
+		h.AddrProblem = problemNoFrom
 		return h
 	case seen["from"] > 1 || seen["by"] > 1 || seen["id"] > 1:
 		h.AddrProblem = "a clause keyword (from, by or id) appears twice: ambiguous"
@@ -288,7 +295,7 @@ func fromAddr(words, comments []string) (netip.Addr, string, string) {
 	case nameLit:
 		return name, "", ""
 	}
-	return netip.Addr{}, "", "the from clause records no address"
+	return netip.Addr{}, "", problemNoAddr
 }
 
 func appendUnique(s []netip.Addr, a netip.Addr) []netip.Addr {

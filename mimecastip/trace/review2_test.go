@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -87,4 +88,44 @@ func TestTrailAboveBoundaryDoesNotCount(t *testing.T) {
 	m2, err := ParseHeader([]byte(msg))
 	assert.NoError(t, err)
 	assert.Equal(t, Forged, usTracer(t, Config{}).Trace(m2).Verdict)
+}
+
+// TestByHopBelowAnOutsideHop: when the MX writes another name than --by,
+// the topmost Received "by" that name is the sender's text. A hop above
+// it from an outside address (here the sender itself, whose HELO names
+// the MX) must stop the search: undetermined, not mimecast.
+func TestByHopBelowAnOutsideHop(t *testing.T) {
+	m := readFixture(t, "by-forged-below.eml")
+	r := usTracer(t, Config{By: []string{"mx.example.com"}}).Trace(m)
+	assert.Equal(t, Undetermined, r.Verdict, "reasons %q", r.Reasons)
+	assert.Nil(t, r.Hop)
+	assert.Contains(t, r.Reasons[0], "198.51.100.41")
+	assert.Contains(t, r.Reasons[0], "may be forged")
+
+	// Naming the real MX finds the real boundary: forged (the trail is the
+	// sender's text).
+	r = usTracer(t, Config{By: []string{"host01.mx.example.com"}}).Trace(m)
+	assert.Equal(t, Forged, r.Verdict, "reasons %q", r.Reasons)
+	assert.Equal(t, "198.51.100.41", r.Address.String())
+
+	// Relays above the By hop that are yours: private, --internal, a
+	// verified name among By, or no address (LMTP).
+	for name, above := range map[string]string{
+		"private":  "Received: from mx.example.com (mx.example.com [10.1.2.3]) by store.example.com (Postfix) with ESMTP id 1; date\n",
+		"internal": "Received: from mx.example.com (unknown [192.0.2.10]) by store.example.com (Postfix) with ESMTP id 1; date\n",
+		"verified": "Received: from mx.example.com (mx.example.com [192.0.2.11]) by store.example.com (Postfix) with ESMTP id 1; date\n",
+		"lmtp":     "Received: from mx.example.com by mail.example.com with LMTP id AbC (envelope-from <a@sender.example>) for <bob@example.com>; date\n",
+	} {
+		msg := above + "Received: from us-smtp-delivery-124.mimecast.com (us-smtp-delivery-124.mimecast.com [170.10.129.124]) by MX.example.com. (Postfix) with ESMTPS id 2; date\n\n"
+		m, err := ParseHeader([]byte(msg))
+		assert.NoError(t, err)
+		r := usTracer(t, Config{By: []string{"mx.example.com"}, Internal: []netip.Prefix{netip.MustParsePrefix("192.0.2.10/32")}}).Trace(m)
+		assert.Equal(t, Mimecast, r.Verdict, "%s: reasons %q", name, r.Reasons)
+	}
+	// The HELO name alone does not make a relay yours.
+	msg := "Received: from mx.example.com (unknown [192.0.2.12]) by store.example.com (Postfix) with ESMTP id 1; date\n" +
+		"Received: from us-smtp-delivery-124.mimecast.com (us-smtp-delivery-124.mimecast.com [170.10.129.124]) by mx.example.com (Postfix) with ESMTPS id 2; date\n\n"
+	m, err := ParseHeader([]byte(msg))
+	assert.NoError(t, err)
+	assert.Equal(t, Undetermined, usTracer(t, Config{By: []string{"mx.example.com"}}).Trace(m).Verdict)
 }

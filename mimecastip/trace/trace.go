@@ -222,6 +222,25 @@ func New(cfg Config) (*Tracer, error) {
 	return t, nil
 }
 
+// ours reports whether the client of hop h, a hop above the By hop, is
+// one of your own relays: no address at all (a local delivery such as
+// LMTP from the MX), a loopback, private or link-local address, an
+// Internal one, or a verified reverse name (Postfix and Exim write only
+// forward-confirmed names; Sendmail's "may be forged" names are dropped)
+// that is one of By. The HELO name never counts.
+func (t *Tracer) ours(h Hop) bool {
+	a := h.Addr
+	switch {
+	case !a.IsValid() && (h.AddrProblem == problemNoAddr || h.AddrProblem == problemNoFrom):
+		return true
+	case !a.IsValid():
+		return false
+	case a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || t.internal(a):
+		return true
+	}
+	return h.RDNS != "" && t.by[h.RDNS]
+}
+
 func (t *Tracer) internal(a netip.Addr) bool {
 	for _, p := range t.cfg.Internal {
 		if p.Contains(a) {
@@ -269,6 +288,19 @@ func (t *Tracer) Trace(m *Message) Result {
 			res.Reasons = append(res.Reasons, fmt.Sprintf("no Received header field was written by %s", t.byList()))
 			res.Reasons = append(res.Reasons, trailReasons(&res.Trail)...)
 			return res
+		}
+		// The hops above the By hop were written after it, by your own
+		// servers: each one's client must be one of yours. A hop above
+		// from an outside address means your MTAs write another name
+		// than By, and the By hop below is the sender's text: a forged
+		// Received naming your MX.
+		for _, h := range hops[:start] {
+			if !t.ours(h) {
+				res.Trail = readTrail(m, hops, nil)
+				res.Reasons = append(res.Reasons, fmt.Sprintf("Received #%d (line %d, by %s), above the topmost Received by %s, is from %s, not one of your relays: the Received by %s below it may be forged; name the relay with --internal (or its verified name with --by), or check the --by names", h.Index+1, h.Line, orNone(h.By), t.byList(), h.Addr, t.byList()))
+				res.Reasons = append(res.Reasons, trailReasons(&res.Trail)...)
+				return res
+			}
 		}
 	}
 	i := start
