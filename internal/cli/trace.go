@@ -30,7 +30,8 @@ whose client address is the one record a sender cannot forge.
 
 The boundary hop is the topmost Received; with --by, the topmost Received
 whose "by" host is one of your MTAs (the hops above it must then be from
-your own relays: private or --internal addresses, LMTP, or a verified name
+your own relays: private or --internal addresses, an LMTP line without an
+address or qmail's queue stamp (both passed over), or a verified name
 among --by; otherwise the message is undetermined, as the --by line may be
 forged); with --internal, hops from your internal relays are skipped for
 the one that entered your network. Only what lies below the boundary hop

@@ -21,13 +21,16 @@
 // the server that stored the message. With [Config.By] (your MTAs' host
 // names) it is the topmost Received whose "by" host is one of them, so
 // that hops added later (a mailbox server, a forwarder) are passed over.
-// Those hops above must be from your own relays (no address, as LMTP
-// writes; a loopback, private, link-local or Internal address; or a
+// Those hops above must be from your own relays (a local stamp, below; a loopback, private, link-local or Internal address; or a
 // verified reverse name among By): a hop above from any other address
 // means your MTA writes another name than By, and the Received by the By
 // name below it is the sender's text, so the message is undetermined.
 // With [Config.Internal], hops from your internal relays are skipped for
-// the one that entered your network. A boundary hop from a loopback,
+// the one that entered your network. Local stamps are passed over too:
+// a Dovecot LMTP line that records no address ("from mx.example.com by
+// mail.example.com with LMTP": its client is your MX) and qmail-queue's
+// "(qmail N invoked from network)"; a local submission ("by host
+// (Postfix, from userid 33)", "invoked by uid") is not. A boundary hop from a loopback,
 // private or link-local address is undetermined: an internal relay or
 // content filter that was not named.
 //

@@ -129,3 +129,33 @@ func TestByHopBelowAnOutsideHop(t *testing.T) {
 	assert.NoError(t, err)
 	assert.Equal(t, Undetermined, usTracer(t, Config{By: []string{"mx.example.com"}}).Trace(m).Verdict)
 }
+
+// TestLocalStampsArePassedOver: Dovecot's LMTP line (no address: its
+// client is your MX) and qmail-queue's "(qmail N invoked from network)"
+// stamp sit above the MX's Received; they are passed over, with or
+// without --by. A local submission is not.
+func TestLocalStampsArePassedOver(t *testing.T) {
+	m := readFixture(t, "qmail-lmtp.eml")
+	for name, cfg := range map[string]Config{"default": {}, "by mx": {By: []string{"mx.example.com"}}, "by mail": {By: []string{"mail.example.com"}}} {
+		r := usTracer(t, cfg).Trace(m)
+		assert.Equal(t, Mimecast, r.Verdict, "%s: reasons %q", name, r.Reasons)
+		assert.Equal(t, "170.10.129.124", r.Address.String(), name)
+		assert.True(t, r.Trail.MCUniqueMatch, name)
+	}
+	for name, msg := range map[string]string{
+		"postfix pickup": "Received: by www.example.com (Postfix, from userid 33) id 4Qk; date\n",
+		"qmail uid":      "Received: (qmail 1 invoked by uid 48); date\n",
+		"smtp no addr":   "Received: from attacker.example by mx.example.com with ESMTP id 1; date\n",
+	} {
+		m, err := ParseHeader([]byte(msg + "Received: from x (x [170.10.129.124]) by mx.example.com with ESMTP id 2; date\n\n"))
+		assert.NoError(t, err)
+		assert.Equal(t, Undetermined, usTracer(t, Config{}).Trace(m).Verdict, name)
+		assert.Equal(t, Undetermined, usTracer(t, Config{By: []string{"mx.example.com"}}).Trace(m).Verdict, name)
+	}
+	// A line without an address that is not a local stamp above the --by
+	// hop (an MX that does not record addresses) does not vouch for it.
+	m, err := ParseHeader([]byte("Received: from mx.example.com by host01.example.com with ESMTP id 1; date\n" +
+		"Received: from x (x [170.10.129.124]) by mx.example.com with ESMTP id 2; date\n\n"))
+	assert.NoError(t, err)
+	assert.Equal(t, Undetermined, usTracer(t, Config{By: []string{"mx.example.com"}}).Trace(m).Verdict)
+}

@@ -222,16 +222,39 @@ func New(cfg Config) (*Tracer, error) {
 	return t, nil
 }
 
+// localStamp says what hop h is when it is a line your own delivery
+// chain adds above the Received of the server that took the message in,
+// and "" otherwise:
+//   - qmail-queue's "Received: (qmail 1234 invoked from network); date"
+//     stamp (no from and no by clause) above qmail-smtpd's own line;
+//   - a delivery over LMTP that records no address ("from mx.example.com
+//     by mail.example.com with LMTP"): its client is your MX.
+//
+// Nothing else without an address is passed over: a local submission
+// ("by host (Postfix, from userid 33)", "(qmail 1 invoked by uid 48)")
+// carries whatever headers the local program wrote.
+func localStamp(h Hop) string {
+	if h.Addr.IsValid() {
+		return ""
+	}
+	switch {
+	case h.AddrProblem == problemNoFrom && h.By == "" && strings.Contains(strings.ToLower(h.Raw), "invoked from network"):
+		return "qmail's queue stamp"
+	case h.AddrProblem == problemNoAddr && strings.HasPrefix(strings.ToUpper(h.With), "LMTP"):
+		return "LMTP delivery from " + orNone(h.From)
+	}
+	return ""
+}
+
 // ours reports whether the client of hop h, a hop above the By hop, is
-// one of your own relays: no address at all (a local delivery such as
-// LMTP from the MX), a loopback, private or link-local address, an
+// one of your own relays: a local stamp ([localStamp]), a loopback, private or link-local address, an
 // Internal one, or a verified reverse name (Postfix and Exim write only
 // forward-confirmed names; Sendmail's "may be forged" names are dropped)
 // that is one of By. The HELO name never counts.
 func (t *Tracer) ours(h Hop) bool {
 	a := h.Addr
 	switch {
-	case !a.IsValid() && (h.AddrProblem == problemNoAddr || h.AddrProblem == problemNoFrom):
+	case localStamp(h) != "":
 		return true
 	case !a.IsValid():
 		return false
@@ -305,8 +328,14 @@ func (t *Tracer) Trace(m *Message) Result {
 	}
 	i := start
 	var skipped []string
-	for i < len(hops) && hops[i].Addr.IsValid() && t.internal(hops[i].Addr) {
-		skipped = append(skipped, fmt.Sprintf("Received #%d (from internal %s)", i+1, hops[i].Addr))
+	for i < len(hops) {
+		if hops[i].Addr.IsValid() && t.internal(hops[i].Addr) {
+			skipped = append(skipped, fmt.Sprintf("Received #%d (from internal %s)", i+1, hops[i].Addr))
+		} else if what := localStamp(hops[i]); what != "" {
+			skipped = append(skipped, fmt.Sprintf("Received #%d (%s)", i+1, what))
+		} else {
+			break
+		}
 		i++
 	}
 	if i == len(hops) {
