@@ -62,7 +62,7 @@
 // # Input
 //
 // [Reader] reads the header block of one message (.eml) or of every
-// message of an mbox file, with CRLF or LF line endings and folded
+// message of an mbox file, with CRLF, LF or CR-only line endings and folded
 // fields, at most [Reader.MaxHeaderBytes] (default
 // [DefaultMaxHeaderBytes]) per header block; bodies are skipped without
 // being kept. Malformed input is an [*Error] naming the message and line.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestFromClauseClientClaims: the from name of Postfix, Sendmail and
@@ -158,4 +159,48 @@ func TestLocalStampsArePassedOver(t *testing.T) {
 		"Received: from x (x [170.10.129.124]) by mx.example.com with ESMTP id 2; date\n\n"))
 	assert.NoError(t, err)
 	assert.Equal(t, Undetermined, usTracer(t, Config{By: []string{"mx.example.com"}}).Trace(m).Verdict)
+}
+
+// TestCROnlyLineEndings: a file saved with classic Mac OS line endings
+// (CR alone) has as many fields as lines, so the trail below the boundary
+// is read (forged, not bypass).
+func TestCROnlyLineEndings(t *testing.T) {
+	in := "Received: from a (a [198.51.100.51])\r\tby mx.example.com (Postfix) with ESMTP id 1; date\r" +
+		"X-Mimecast-Spam-Score: 1\rSubject: x\r\rbody\rmore body\r"
+	ms, errs := readAll(t, in, 0)
+	require.Empty(t, errs)
+	require.Len(t, ms, 1)
+	require.Len(t, ms[0].Fields, 3)
+	assert.Equal(t, Field{"X-Mimecast-Spam-Score", "1", 3}, ms[0].Fields[1])
+	assert.Equal(t, Forged, usTracer(t, Config{}).Trace(ms[0]).Verdict)
+	// A stray CR inside a line of an LF file is no line break.
+	ms, errs = readAll(t, "Received: from a (a [198.51.100.51]) by mx.example.com; date\nSubject: a\rb\n\n", 0)
+	require.Empty(t, errs)
+	require.Len(t, ms[0].Fields, 2)
+	assert.Equal(t, "a\rb", ms[0].Fields[1].Value)
+}
+
+// TestMboxSeparatorsWithoutEmptyLine: a message of an mbox that ends
+// without an empty line (headers only, or a body whose last line is not
+// empty) must not swallow the next message.
+func TestMboxSeparatorsWithoutEmptyLine(t *testing.T) {
+	in := "From a@sender.example Tue Feb 14 22:35:40 2023\n" +
+		"Received: from us-smtp-delivery-124.mimecast.com (us-smtp-delivery-124.mimecast.com [170.10.129.124]) by mx.example.com (Postfix) with ESMTPS id 1; date\n" +
+		"From b@sender.example Tue Feb 14 22:35:41 2023\n" +
+		"From : obsolete@sender.example\n" +
+		"Received: from mail.sender.example (mail.sender.example [198.51.100.52]) by mx.example.com (Postfix) with ESMTPS id 2; date\n\n" +
+		"body\n>From the quoted body line\nlast body line\n" +
+		"From c@sender.example Tue Feb 14 22:35:42 2023\n" +
+		"Received: from mail.sender.example (mail.sender.example [198.51.100.53]) by mx.example.com (Postfix) with ESMTPS id 3; date\n\ntext\n" +
+		"From me to you, a body line is no separator\n"
+	ms, errs := readAll(t, in, 0)
+	require.Empty(t, errs)
+	require.Len(t, ms, 3)
+	us := usTracer(t, Config{})
+	assert.Equal(t, Mimecast, us.Trace(ms[0]).Verdict)
+	assert.Equal(t, 3, ms[1].Line)
+	assert.Equal(t, []string{"obsolete@sender.example"}, ms[1].Values("From"))
+	assert.Equal(t, Bypass, us.Trace(ms[1]).Verdict)
+	assert.Equal(t, "c@sender.example Tue Feb 14 22:35:42 2023", ms[2].Envelope)
+	assert.Equal(t, Bypass, us.Trace(ms[2]).Verdict)
 }
