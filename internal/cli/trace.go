@@ -26,7 +26,8 @@ whose client address is the one record a sender cannot forge.
   forged        the boundary hop is not Mimecast, yet the message has a Mimecast trail
                 (X-Mimecast-* or X-MC-Unique fields, a relay.mimecast.com hop, ...)
   undetermined  no usable boundary Received line (none, no address in it, ambiguous,
-                or a private/loopback address: an internal relay not named)
+                or a private/loopback address: an internal relay not named), or
+                its address is only in a retired Mimecast range
 
 The boundary hop is the topmost Received; with --by, the topmost Received
 whose "by" host is one of your MTAs (the hops above it must then be from
@@ -235,7 +236,12 @@ func cmdTrace(env *Env, args []string) int {
 		errorf(env, name, "%v", err)
 		return ExitUsage
 	}
-	tr, err := trace.New(trace.Config{Classifier: scoped, Wide: wide, Regions: scope, By: byNames, Internal: internals})
+	retired, err := trace.RetiredClassifier(d.Ranges)
+	if err != nil {
+		errorf(env, name, "%v", err)
+		return ExitUsage
+	}
+	tr, err := trace.New(trace.Config{Classifier: scoped, Wide: wide, Retired: retired, Regions: scope, By: byNames, Internal: internals})
 	if err != nil {
 		errorf(env, name, "%v", strings.TrimPrefix(err.Error(), "trace: "))
 		return ExitUsage

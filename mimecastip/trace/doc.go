@@ -13,7 +13,7 @@
 //	other-region  the boundary hop is a Mimecast gateway of another region
 //	bypass        the boundary hop is not Mimecast and there is no Mimecast trail
 //	forged        the boundary hop is not Mimecast, yet there is a Mimecast trail
-//	undetermined  no usable boundary Received line
+//	undetermined  no usable boundary Received line, or its address only in a retired Mimecast range
 //
 // # Boundary hop
 //

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
@@ -17,7 +18,8 @@ type Verdict uint8
 const (
 	// Undetermined: no usable boundary Received line (none at all, none
 	// written by the By hosts, no address in it, an ambiguous one, or a
-	// private or loopback address: an internal relay that was not named).
+	// private or loopback address: an internal relay that was not named),
+	// or a boundary address only in a retired Mimecast range (in doubt).
 	// It is the zero Verdict.
 	Undetermined Verdict = iota
 	// Mimecast: the boundary hop is a Mimecast gateway or non-SPF relay
@@ -176,6 +178,11 @@ type Config struct {
 	// Wide classifies over every region, to tell a gateway of another
 	// region from a foreign address. Nil means [mimecastip.Default].
 	Wide *mimecastip.Classifier
+	// Retired classifies the retired Mimecast mail ranges of the data
+	// (build it with [RetiredClassifier]): a boundary address in one of
+	// them and in no active range is undetermined, as the policy service
+	// defers it. Nil means the retired rows of the embedded dataset.
+	Retired *mimecastip.Classifier
 	// Regions names Classifier's scope in the reasons; empty is "every
 	// region". It does not change any verdict.
 	Regions regions.Set
@@ -204,6 +211,13 @@ func New(cfg Config) (*Tracer, error) {
 	}
 	if t.cfg.Wide == nil {
 		t.cfg.Wide = mimecastip.Default()
+	}
+	if t.cfg.Retired == nil {
+		embeddedRetiredOnce.Do(func() { embeddedRetired, embeddedRetiredErr = RetiredClassifier(regions.All()) })
+		if embeddedRetiredErr != nil {
+			return nil, embeddedRetiredErr
+		}
+		t.cfg.Retired = embeddedRetired
 	}
 	for _, b := range cfg.By {
 		n := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(b)), ".")
@@ -262,6 +276,25 @@ func (t *Tracer) ours(h Hop) bool {
 		return true
 	}
 	return h.RDNS != "" && t.by[h.RDNS]
+}
+
+var (
+	embeddedRetiredOnce sync.Once
+	embeddedRetired     *mimecastip.Classifier
+	embeddedRetiredErr  error
+)
+
+// RetiredClassifier returns a Classifier of the retired mail rows of rs
+// (gateway and non-SPF relay rows marked retired), for [Config.Retired].
+func RetiredClassifier(rs []regions.Range) (*mimecastip.Classifier, error) {
+	var out []regions.Range
+	for _, r := range rs {
+		if r.Retired && r.Service.Mail() {
+			r.Retired = false
+			out = append(out, r)
+		}
+	}
+	return mimecastip.New(out)
 }
 
 func (t *Tracer) internal(a netip.Addr) bool {
@@ -415,6 +448,12 @@ func (t *Tracer) judge(res *Result, a netip.Addr, where string) {
 			}
 			res.Reasons = append(res.Reasons, fmt.Sprintf("%s is from %s, a Mimecast %s of %s (%s), outside the configured regions (%s)", where, a, what, w.Regions, w.Prefix(), scope))
 			break
+		}
+		if rt := t.cfg.Retired.Lookup(a); rt.Class != mimecastip.Foreign {
+			res.Verdict = Undetermined
+			res.Reasons = append(res.Reasons, fmt.Sprintf("%s is from %s, in a retired Mimecast range of %s (%s) that no published range holds: the data may be behind, or the address is no longer Mimecast's; in doubt, not mimecast (the policy service defers it)", where, a, rt.Regions, rt.Prefix()))
+			res.Reasons = append(res.Reasons, trailReasons(&res.Trail)...)
+			return
 		}
 		desc := "not a Mimecast mail address"
 		if scoped.Published() {
