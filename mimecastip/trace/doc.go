@@ -28,7 +28,8 @@
 // With [Config.Internal], hops from your internal relays are skipped for
 // the one that entered your network. Local stamps are passed over too:
 // a Dovecot LMTP line that records no address ("from mx.example.com by
-// mail.example.com with LMTP": its client is your MX) and qmail-queue's
+// mail.example.com with LMTP": its client is your MX) or a loopback or
+// private one and qmail-queue's
 // "(qmail N invoked from network)"; a local submission ("by host
 // (Postfix, from userid 33)", "invoked by uid") is not. A boundary hop from a loopback,
 // private or link-local address is undetermined: an internal relay or

@@ -143,6 +143,16 @@ func TestLocalStampsArePassedOver(t *testing.T) {
 		assert.Equal(t, "170.10.129.124", r.Address.String(), name)
 		assert.True(t, r.Trail.MCUniqueMatch, name)
 	}
+	// Dovecot 2.3 records the MX's address; a private one is yours.
+	m3, err := ParseHeader([]byte("Received: from mx.example.com ([10.0.0.2])\n\tby mail.example.com with LMTP id x (envelope-from <a@sender.example>) for <bob@example.com>; date\n" +
+		"Received: from x (x [170.10.129.124]) by mx.example.com with ESMTP id 2; date\n\n"))
+	require.NoError(t, err)
+	assert.Equal(t, Mimecast, usTracer(t, Config{}).Trace(m3).Verdict)
+	// From a public address, the LMTP line is a hop like any other.
+	m3, err = ParseHeader([]byte("Received: from mx.example.com ([192.0.2.2]) by mail.example.com with LMTP id x; date\n" +
+		"Received: from x (x [170.10.129.124]) by mx.example.com with ESMTP id 2; date\n\n"))
+	require.NoError(t, err)
+	assert.Equal(t, Bypass, usTracer(t, Config{}).Trace(m3).Verdict)
 	for name, msg := range map[string]string{
 		"postfix pickup": "Received: by www.example.com (Postfix, from userid 33) id 4Qk; date\n",
 		"qmail uid":      "Received: (qmail 1 invoked by uid 48); date\n",
@@ -155,7 +165,7 @@ func TestLocalStampsArePassedOver(t *testing.T) {
 	}
 	// A line without an address that is not a local stamp above the --by
 	// hop (an MX that does not record addresses) does not vouch for it.
-	m, err := ParseHeader([]byte("Received: from mx.example.com by host01.example.com with ESMTP id 1; date\n" +
+	m, err = ParseHeader([]byte("Received: from mx.example.com by host01.example.com with ESMTP id 1; date\n" +
 		"Received: from x (x [170.10.129.124]) by mx.example.com with ESMTP id 2; date\n\n"))
 	assert.NoError(t, err)
 	assert.Equal(t, Undetermined, usTracer(t, Config{By: []string{"mx.example.com"}}).Trace(m).Verdict)

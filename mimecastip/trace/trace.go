@@ -242,16 +242,20 @@ func New(cfg Config) (*Tracer, error) {
 //   - qmail-queue's "Received: (qmail 1234 invoked from network); date"
 //     stamp (no from and no by clause) above qmail-smtpd's own line;
 //   - a delivery over LMTP that records no address ("from mx.example.com
-//     by mail.example.com with LMTP"): its client is your MX.
+//     by mail.example.com with LMTP") or a loopback or private one
+//     ("from mx.example.com ([10.0.0.2]) by mail.example.com with LMTP"):
+//     its client is your MX.
 //
 // Nothing else without an address is passed over: a local submission
 // ("by host (Postfix, from userid 33)", "(qmail 1 invoked by uid 48)")
 // carries whatever headers the local program wrote.
 func localStamp(h Hop) string {
-	if h.Addr.IsValid() {
-		return ""
-	}
+	a := h.Addr
 	switch {
+	case a.IsValid() && (a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast()) && strings.HasPrefix(strings.ToUpper(h.With), "LMTP"):
+		return fmt.Sprintf("LMTP delivery from %s [%s]", orNone(h.From), a)
+	case a.IsValid():
+		return ""
 	case h.AddrProblem == problemNoFrom && h.By == "" && strings.Contains(strings.ToLower(h.Raw), "invoked from network"):
 		return "qmail's queue stamp"
 	case h.AddrProblem == problemNoAddr && strings.HasPrefix(strings.ToUpper(h.With), "LMTP"):
@@ -373,7 +377,7 @@ func (t *Tracer) Trace(m *Message) Result {
 	}
 	if i == len(hops) {
 		res.Trail = readTrail(m, hops, nil)
-		res.Reasons = append(res.Reasons, "every Received from the start of the search is from an internal relay; no boundary hop")
+		res.Reasons = append(res.Reasons, "every Received from the start of the search is from an internal relay or a local stamp (LMTP, qmail-queue); no boundary hop")
 		return res
 	}
 	h := hops[i]
