@@ -27,13 +27,12 @@
 // name below it is the sender's text, so the message is undetermined.
 // With [Config.Internal], hops from your internal relays are skipped for
 // the one that entered your network. Local stamps are passed over too:
-// a Dovecot LMTP line that records no address ("from mx.example.com by
-// mail.example.com with LMTP": its client is your MX) or a loopback or
-// private one and qmail-queue's
-// "(qmail N invoked from network)"; a local submission ("by host
-// (Postfix, from userid 33)", "invoked by uid") is not. A boundary hop from a loopback,
-// private or link-local address is undetermined: an internal relay or
-// content filter that was not named.
+// a Dovecot LMTP line that records no address, or a loopback or private
+// one ("from mx.example.com by mail.example.com with LMTP": its client is
+// your MX), and qmail-queue's "(qmail N invoked from network)"; a local
+// submission ("by host (Postfix, from userid 33)", "invoked by uid") is
+// not. A boundary hop from a loopback, private or link-local address is
+// undetermined: an internal relay or content filter that was not named.
 //
 // The client address is the one the receiving server recorded in the
 // from clause ("from name (rdns [192.0.2.1])", "[IPv6:2001:db8::1]",
