@@ -15,7 +15,8 @@ type Hop struct {
 	// literal), as written after "from"; "" when there is no from clause.
 	From string
 	// RDNS is the host name the receiving server recorded next to the
-	// address (Postfix's "(name [address])"), "" when none or "unknown".
+	// address (Postfix's "(name [address])"), "" when none, "unknown", or
+	// unverified (Sendmail's "(name [address] (may be forged))").
 	RDNS string
 	// Addr is the address of the connecting client as the receiving
 	// server recorded it (IPv4-mapped addresses unmapped, zones dropped);
