@@ -236,6 +236,7 @@ func cmdTrace(env *Env, args []string) int {
 		errorf(env, name, "%v", err)
 		return ExitUsage
 	}
+	warnInternalMimecast(env, name, internals, wide)
 	retired, err := trace.RetiredClassifier(d.Ranges)
 	if err != nil {
 		errorf(env, name, "%v", err)
@@ -312,4 +313,26 @@ func cmdTrace(env *Env, args []string) int {
 		return ExitFinding
 	}
 	return ExitOK
+}
+
+// warnInternalMimecast warns about --internal prefixes that overlap
+// Mimecast's mail ranges: hops from Mimecast would be skipped as internal
+// relays, and the message judged by a hop below Mimecast's (never
+// "mimecast", but not the verdict meant either).
+func warnInternalMimecast(env *Env, name string, internals []netip.Prefix, wide *mimecastip.Classifier) {
+	for _, p := range internals {
+		var hits []string
+		for _, r := range wide.Ranges() {
+			if r.Service.Mail() && p.Overlaps(r.Prefix) {
+				hits = append(hits, r.Prefix.String())
+			}
+		}
+		if len(hits) > 0 {
+			more := ""
+			if len(hits) > 3 {
+				hits, more = hits[:3], fmt.Sprintf(" and %d more", len(hits)-3)
+			}
+			errorf(env, name, "warning: --internal %s overlaps Mimecast mail ranges (%s%s): hops from Mimecast there are skipped as internal relays", p, strings.Join(hits, ", "), more)
+		}
+	}
 }

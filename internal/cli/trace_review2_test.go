@@ -31,3 +31,16 @@ func TestTraceVerdictExitStatus(t *testing.T) {
 		assert.Equal(t, c.verdict, objs[0]["verdict"], c.file)
 	}
 }
+
+// TestTraceWarnsInternalMimecast: --internal that holds a Mimecast mail
+// range skips Mimecast's own hop; trace says so on stderr (the verdict is
+// still not mimecast, exit 1).
+func TestTraceWarnsInternalMimecast(t *testing.T) {
+	r := cliRun("", "trace", "--region", "us", "--internal", "10.0.0.0/8,170.10.128.0/22", traceFixtures+"us-gateway.eml")
+	assert.Equal(t, ExitFinding, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "warning: --internal 170.10.128.0/22 overlaps Mimecast mail ranges (170.10.128.0/24, 170.10.129.0/24, 170.10.130.0/24 and 1 more)")
+	assert.NotContains(t, r.stderr, "10.0.0.0/8 overlaps")
+	r = cliRun("", "trace", "--region", "us", "--internal", "10.0.0.0/8", traceFixtures+"us-gateway.eml")
+	assert.Equal(t, ExitOK, r.code)
+	assert.Empty(t, r.stderr)
+}
