@@ -191,9 +191,28 @@ func ParseReceived(v string) Hop {
 // commentWords splits comment text into words at white space and at the
 // parentheses of nested comments.
 func commentWords(c string) []string {
-	return strings.FieldsFunc(c, func(r rune) bool {
-		return r == ' ' || r == '\t' || r == '\r' || r == '\n' || r == '(' || r == ')'
-	})
+	sep := func(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' || b == '(' || b == ')' }
+	n := 0 // count first, to allocate once
+	for i := 0; i < len(c); i++ {
+		if !sep(c[i]) && (i == 0 || sep(c[i-1])) {
+			n++
+		}
+	}
+	out := make([]string, 0, n)
+	for i := 0; i < len(c); {
+		for i < len(c) && sep(c[i]) {
+			i++
+		}
+		j := i
+		for j < len(c) && !sep(c[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, c[i:j])
+		}
+		i = j
+	}
+	return out
 }
 
 // eximForm reports whether the comments of a from clause whose name is an
@@ -233,7 +252,7 @@ func fromAddr(words, comments []string) (netip.Addr, string, string) {
 	rdns := ""
 	for _, c := range comments {
 		fs := commentWords(c)
-		forged := strings.Contains(strings.ToLower(c), "may be forged")
+		forged := containsFold(c, "may be forged")
 		for i := 0; i < len(fs); i++ {
 			w := strings.TrimRight(fs[i], ",;")
 			lw := strings.ToLower(w)
@@ -328,6 +347,9 @@ func parseBare(s string) (netip.Addr, bool) {
 	if len(s) > 5 && strings.EqualFold(s[:5], "IPv6:") {
 		s = s[5:]
 	}
+	if !addrLike(s) {
+		return netip.Addr{}, false // spares ParseAddr's error for words
+	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Addr{}, false
@@ -345,4 +367,34 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// containsFold reports whether s contains sub, ignoring ASCII case,
+// without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// addrLike reports whether s could be an IP address: hex digits, dots and
+// colons (with one of them) up to an optional "%zone".
+func addrLike(s string) bool {
+	sepSeen := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && i > 0:
+			return sepSeen
+		case c == '.' || c == ':':
+			sepSeen = true
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return sepSeen
 }

@@ -256,7 +256,7 @@ func localStamp(h Hop) string {
 		return fmt.Sprintf("LMTP delivery from %s [%s]", orNone(h.From), a)
 	case a.IsValid():
 		return ""
-	case h.AddrProblem == problemNoFrom && h.By == "" && strings.Contains(strings.ToLower(h.Raw), "invoked from network"):
+	case h.AddrProblem == problemNoFrom && h.By == "" && containsFold(h.Raw, "invoked from network"):
 		return "qmail's queue stamp"
 	case h.AddrProblem == problemNoAddr && strings.HasPrefix(strings.ToUpper(h.With), "LMTP"):
 		return "LMTP delivery from " + orNone(h.From)
