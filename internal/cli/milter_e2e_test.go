@@ -145,7 +145,16 @@ func TestMilterWithRealPostfix(t *testing.T) {
 				// "554 ... not accepting connections"; the milter's own
 				// reply is in the maillog.
 				if code/100 == 5 {
-					text += "\n" + grepLines(pf.Maillog(), "milter-reject: XCLIENT from unknown["+strings.TrimPrefix(c.client, "IPV6:")+"]")
+					// syslog may write the line a moment after the
+					// reply: wait for it (parallel subtests raced it).
+					want := "milter-reject: XCLIENT from unknown[" + strings.TrimPrefix(c.client, "IPV6:") + "]"
+					lines := ""
+					for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+						if lines = grepLines(pf.Maillog(), want); lines != "" || time.Now().After(deadline) {
+							break
+						}
+					}
+					text += "\n" + lines
 				}
 				switch {
 				case c.want == 0 && (code != 0 || s.Data.Code != 250):

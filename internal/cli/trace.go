@@ -26,11 +26,17 @@ whose client address is the one record a sender cannot forge.
   forged        the boundary hop is not Mimecast, yet the message has a Mimecast trail
                 (X-Mimecast-* or X-MC-Unique fields, a relay.mimecast.com hop, ...)
   undetermined  no usable boundary Received line (none, no address in it, ambiguous,
-                or a private/loopback address: an internal relay not named)
+                or a private/loopback address: an internal relay not named), or
+                its address is only in a retired Mimecast range
 
 The boundary hop is the topmost Received; with --by, the topmost Received
-whose "by" host is one of your MTAs; with --internal, hops from your
-internal relays are skipped for the one that entered your network.
+whose "by" host is one of your MTAs (the hops above it must then be from
+your own relays: private or --internal addresses, an LMTP line without an
+address or qmail's queue stamp (both passed over), or a verified name
+among --by; otherwise the message is undetermined, as the --by line may be
+forged); with --internal, hops from your internal relays are skipped for
+the one that entered your network. Only what lies below the boundary hop
+counts as a Mimecast trail.
 Each result gives the address, its class (within --region), the regions
 and prefix of its published range, the Mimecast grid of the trail and
 whether it agrees, and the reasons in words. --json prints one object per
@@ -222,7 +228,13 @@ func cmdTrace(env *Env, args []string) int {
 		errorf(env, name, "%v", err)
 		return ExitUsage
 	}
-	tr, err := trace.New(trace.Config{Classifier: scoped, Wide: wide, Regions: scope, By: byNames, Internal: internals})
+	warnInternalMimecast(env, name, internals, wide)
+	retired, err := trace.RetiredClassifier(d.Ranges)
+	if err != nil {
+		errorf(env, name, "%v", err)
+		return ExitUsage
+	}
+	tr, err := trace.New(trace.Config{Classifier: scoped, Wide: wide, Retired: retired, Regions: scope, By: byNames, Internal: internals})
 	if err != nil {
 		errorf(env, name, "%v", strings.TrimPrefix(err.Error(), "trace: "))
 		return ExitUsage
@@ -293,4 +305,26 @@ func cmdTrace(env *Env, args []string) int {
 		return ExitFinding
 	}
 	return ExitOK
+}
+
+// warnInternalMimecast warns about --internal prefixes that overlap
+// Mimecast's mail ranges: hops from Mimecast would be skipped as internal
+// relays, and the message judged by a hop below Mimecast's (never
+// "mimecast", but not the verdict meant either).
+func warnInternalMimecast(env *Env, name string, internals []netip.Prefix, wide *mimecastip.Classifier) {
+	for _, p := range internals {
+		var hits []string
+		for _, r := range wide.Ranges() {
+			if r.Service.Mail() && p.Overlaps(r.Prefix) {
+				hits = append(hits, r.Prefix.String())
+			}
+		}
+		if len(hits) > 0 {
+			more := ""
+			if len(hits) > 3 {
+				hits, more = hits[:3], fmt.Sprintf(" and %d more", len(hits)-3)
+			}
+			errorf(env, name, "warning: --internal %s overlaps Mimecast mail ranges (%s%s): hops from Mimecast there are skipped as internal relays", p, strings.Join(hits, ", "), more)
+		}
+	}
 }

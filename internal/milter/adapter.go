@@ -72,7 +72,11 @@ func Loader(path string, scope regions.Set) func() (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		tr, err := trace.New(trace.Config{Classifier: scoped, Wide: wide, Regions: regs})
+		retired, err := trace.RetiredClassifier(d.Ranges)
+		if err != nil {
+			return nil, err
+		}
+		tr, err := trace.New(trace.Config{Classifier: scoped, Wide: wide, Retired: retired, Regions: regs})
 		if err != nil {
 			return nil, err
 		}

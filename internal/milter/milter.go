@@ -294,6 +294,9 @@ type session struct {
 	hdrs  []trace.Field
 	size  int
 	trunc bool
+	// copies counts the sender's fields named like the tag header,
+	// beyond the MaxHeaderBytes limit too: every one is deleted.
+	copies int
 }
 
 // safe runs f, turning a panic into a temporary failure.
@@ -310,7 +313,7 @@ func (m *session) safe(stage string, f func() *gomilter.Response) (resp *gomilte
 // Connect decides the client (the milter protocol's connect event).
 func (m *session) Connect(host, family string, port uint16, addr string, _ gomilter.Modifier) (*gomilter.Response, error) {
 	return m.safe("connect", func() *gomilter.Response {
-		m.ok, m.hdrs, m.size, m.trunc = false, nil, 0, false
+		m.ok, m.hdrs, m.size, m.trunc, m.copies = false, nil, 0, false, 0
 		m.snap = m.s.cur.Load()
 		var a netip.Addr
 		if family == "tcp4" || family == "tcp6" {
@@ -361,6 +364,9 @@ func prefixText(p netip.Prefix) string {
 // Header keeps a header field for the trace, within MaxHeaderBytes.
 func (m *session) Header(name, value string, _ gomilter.Modifier) (*gomilter.Response, error) {
 	return m.safe("header", func() *gomilter.Response {
+		if strings.EqualFold(strings.TrimSpace(name), m.s.cfg.TagHeader) {
+			m.copies++
+		}
 		if m.trunc {
 			return gomilter.RespContinue
 		}
@@ -378,7 +384,7 @@ func (m *session) Header(name, value string, _ gomilter.Modifier) (*gomilter.Res
 // EndOfMessage adds the tag header (tag mode only gets here).
 func (m *session) EndOfMessage(mod gomilter.Modifier) (*gomilter.Response, error) {
 	return m.safe("eom", func() *gomilter.Response {
-		defer func() { m.hdrs, m.size, m.trunc = nil, 0, false }()
+		defer func() { m.hdrs, m.size, m.trunc, m.copies = nil, 0, false, 0 }()
 		if !m.ok {
 			return reply(451, internalText)
 		}
@@ -387,12 +393,7 @@ func (m *session) EndOfMessage(mod gomilter.Modifier) (*gomilter.Response, error
 		name := m.s.cfg.TagHeader
 		// Delete the sender's copies of our header, last first, so the
 		// indexes of the others stay valid.
-		n := 0
-		for _, h := range m.hdrs {
-			if strings.EqualFold(h.Name, name) {
-				n++
-			}
-		}
+		n := m.copies
 		if n > 0 && mod.Actions()&gomilter.OptChangeHeader == 0 {
 			// maddy cannot delete header fields: ours still goes first.
 			m.s.log.Warn("the MTA cannot delete header fields; the sender's copies of the tag header stay below ours", "client_address", m.addr, "copies", n)
@@ -415,7 +416,7 @@ func (m *session) EndOfMessage(mod gomilter.Modifier) (*gomilter.Response, error
 
 // Abort forgets the message's headers.
 func (m *session) Abort(gomilter.Modifier) error {
-	m.hdrs, m.size, m.trunc = nil, 0, false
+	m.hdrs, m.size, m.trunc, m.copies = nil, 0, false, 0
 	return nil
 }
 

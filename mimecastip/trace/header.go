@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -64,8 +65,10 @@ func (e *Error) Error() string {
 // Reader reads the header blocks of the messages in an input: one message
 // in RFC 5322 form (an .eml file, or headers pasted without a body), or
 // every message of an mbox file (messages that start with a "From " line
-// at the start of the input or after an empty line). Line endings may be
-// CRLF or LF. Bodies are skipped without being kept in memory; a header
+// at the start of the input or after an empty line, or with a "From "
+// line that carries its date anywhere else, as in a header block without
+// an empty line after it). Line endings may be CRLF, LF or, when the
+// first line ends so, CR alone. Bodies are skipped without being kept in memory; a header
 // block larger than MaxHeaderBytes is an error, so memory is bounded
 // whatever the input.
 //
@@ -172,8 +175,16 @@ func (r *Reader) skipLine() (empty bool, head []byte, err error) {
 	}
 }
 
-// skipBody skips to the next "From " line after an empty line (mbox) or
-// to the end of the input, and keeps that line pending.
+// envelopeLine is an mbox separator with its ctime date ("From
+// a@example.com Tue Feb 14 22:35:40 2023"). Writers quote a body line
+// that starts with "From " (">From "), so such a line ends the message
+// even without an empty line before it, rather than hiding the next
+// message in this one's body.
+var envelopeLine = regexp.MustCompile(`^From \S+ +(Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +[0-9]`)
+
+// skipBody skips to the next "From " line after an empty line, or to a
+// line that is an mbox separator with its date, (mbox) or to the end of
+// the input, and keeps that line pending.
 func (r *Reader) skipBody() error {
 	if !r.mbox {
 		r.done = true
@@ -189,7 +200,7 @@ func (r *Reader) skipBody() error {
 		if err != nil {
 			return err
 		}
-		if prevEmpty && bytes.HasPrefix(head, []byte("From ")) {
+		if bytes.HasPrefix(head, []byte("From ")) && (prevEmpty || envelopeLine.Match(head)) {
 			// The envelope is informational: its first 256 bytes
 			// are kept.
 			r.pending, r.havePend, r.pendLine = head, true, r.line
@@ -240,6 +251,9 @@ func (r *Reader) next() (*Message, error) {
 		m.Index, m.Line = r.index, r.pendLine
 		m.Envelope = strings.TrimPrefix(string(r.pending), "From ")
 	} else {
+		if !r.started && r.line == 0 {
+			r.detectCR()
+		}
 		// Blank lines before the first message are not a message.
 		for {
 			line, _, err = r.readLine(&buf, max)
@@ -293,6 +307,55 @@ func (r *Reader) next() (*Message, error) {
 	return r.fields(m, line, n, max, &buf)
 }
 
+// detectCR switches the reader to CR-only line endings (classic Mac OS
+// files) when the first line break of the input is a lone CR: every CR
+// is then a line break (and an LF right after a CR is dropped). Without
+// this, the whole input would read as one header field, and the fields
+// after the first (the trail) would be lost.
+func (r *Reader) detectCR() {
+	b, _ := r.br.Peek(r.br.Size())
+	cr := bytes.IndexByte(b, '\r')
+	if cr < 0 || cr+1 >= len(b) && len(b) == r.br.Size() {
+		return // no CR, or one at the end of the window: undecided, as LF
+	}
+	lf := bytes.IndexByte(b, '\n')
+	if lf >= 0 && lf <= cr+1 {
+		return // LF or CRLF endings
+	}
+	r.br = bufio.NewReaderSize(&crReader{src: r.br}, 16<<10)
+}
+
+// crReader turns CR line breaks into LF ones, dropping an LF that
+// follows a CR (so that CRLF stays one line break).
+type crReader struct {
+	src    io.Reader
+	lastCR bool
+}
+
+func (c *crReader) Read(p []byte) (int, error) {
+	for {
+		n, err := c.src.Read(p)
+		w := 0
+		for _, b := range p[:n] {
+			switch {
+			case b == '\n' && c.lastCR:
+				c.lastCR = false
+				continue
+			case b == '\r':
+				c.lastCR = true
+				b = '\n'
+			default:
+				c.lastCR = false
+			}
+			p[w] = b
+			w++
+		}
+		if w > 0 || err != nil || n == 0 {
+			return w, err
+		}
+	}
+}
+
 // fields parses the header block whose first line is first (size bytes
 // of it consumed so far), then skips the body.
 func (r *Reader) fields(m *Message, first []byte, size, max int, buf *[]byte) (*Message, error) {
@@ -312,6 +375,13 @@ func (r *Reader) fields(m *Message, first []byte, size, max int, buf *[]byte) (*
 			if err := r.skipBody(); err != nil {
 				return nil, err
 			}
+			return m, nil
+		}
+		if _, _, isField := splitField(line); r.mbox && !isField && bytes.HasPrefix(line, []byte("From ")) {
+			// The next message's separator: this message has no
+			// body (and no empty line after its header).
+			flush()
+			r.pending, r.havePend, r.pendLine = append([]byte(nil), line[:min(len(line), 256)]...), true, r.line
 			return m, nil
 		}
 		switch {

@@ -151,7 +151,7 @@ func TestParseReceivedForms(t *testing.T) {
 		"from a (a [fe80::1%eth0]) by b":                                                                                {"fe80::1", "a", "b", ""},
 		"FROM a (b [192.0.2.13] (may be forged)) BY c":                                                                  {"192.0.2.13", "a", "c", ""},
 		"from a (b [192.0.2.14]) (using TLS (nested (deeply))) by c":                                                    {"192.0.2.14", "a", "c", ""},
-		"from a (unbalanced [192.0.2.15] by c":                                                                          {"192.0.2.15", "a", "", ""},
+		"from a (unbalanced [192.0.2.15] by c":                                                                          {"", "a", "", ""},
 	} {
 		h := ParseReceived(v)
 		got := struct{ addr, from, by, id string }{"", h.From, h.By, h.ID}

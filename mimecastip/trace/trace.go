@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 	"github.com/seed-b311f21d/go-mimecastip/regions"
@@ -17,7 +18,8 @@ type Verdict uint8
 const (
 	// Undetermined: no usable boundary Received line (none at all, none
 	// written by the By hosts, no address in it, an ambiguous one, or a
-	// private or loopback address: an internal relay that was not named).
+	// private or loopback address: an internal relay that was not named),
+	// or a boundary address only in a retired Mimecast range (in doubt).
 	// It is the zero Verdict.
 	Undetermined Verdict = iota
 	// Mimecast: the boundary hop is a Mimecast gateway or non-SPF relay
@@ -176,6 +178,11 @@ type Config struct {
 	// Wide classifies over every region, to tell a gateway of another
 	// region from a foreign address. Nil means [mimecastip.Default].
 	Wide *mimecastip.Classifier
+	// Retired classifies the retired Mimecast mail ranges of the data
+	// (build it with [RetiredClassifier]): a boundary address in one of
+	// them and in no active range is undetermined, as the policy service
+	// defers it. Nil means the retired rows of the embedded dataset.
+	Retired *mimecastip.Classifier
 	// Regions names Classifier's scope in the reasons; empty is "every
 	// region". It does not change any verdict.
 	Regions regions.Set
@@ -205,6 +212,13 @@ func New(cfg Config) (*Tracer, error) {
 	if t.cfg.Wide == nil {
 		t.cfg.Wide = mimecastip.Default()
 	}
+	if t.cfg.Retired == nil {
+		embeddedRetiredOnce.Do(func() { embeddedRetired, embeddedRetiredErr = RetiredClassifier(regions.All()) })
+		if embeddedRetiredErr != nil {
+			return nil, embeddedRetiredErr
+		}
+		t.cfg.Retired = embeddedRetired
+	}
 	for _, b := range cfg.By {
 		n := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(b)), ".")
 		if n == "" || strings.ContainsAny(n, " \t()[];,") {
@@ -220,6 +234,71 @@ func New(cfg Config) (*Tracer, error) {
 		t.cfg.Internal[i] = p.Masked()
 	}
 	return t, nil
+}
+
+// localStamp says what hop h is when it is a line your own delivery
+// chain adds above the Received of the server that took the message in,
+// and "" otherwise:
+//   - qmail-queue's "Received: (qmail 1234 invoked from network); date"
+//     stamp (no from and no by clause) above qmail-smtpd's own line;
+//   - a delivery over LMTP that records no address ("from mx.example.com
+//     by mail.example.com with LMTP") or a loopback or private one
+//     ("from mx.example.com ([10.0.0.2]) by mail.example.com with LMTP"):
+//     its client is your MX.
+//
+// Nothing else without an address is passed over: a local submission
+// ("by host (Postfix, from userid 33)", "(qmail 1 invoked by uid 48)")
+// carries whatever headers the local program wrote.
+func localStamp(h Hop) string {
+	a := h.Addr
+	switch {
+	case a.IsValid() && (a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast()) && strings.HasPrefix(strings.ToUpper(h.With), "LMTP"):
+		return fmt.Sprintf("LMTP delivery from %s [%s]", orNone(h.From), a)
+	case a.IsValid():
+		return ""
+	case h.AddrProblem == problemNoFrom && h.By == "" && containsFold(h.Raw, "invoked from network"):
+		return "qmail's queue stamp"
+	case h.AddrProblem == problemNoAddr && strings.HasPrefix(strings.ToUpper(h.With), "LMTP"):
+		return "LMTP delivery from " + orNone(h.From)
+	}
+	return ""
+}
+
+// ours reports whether the client of hop h, a hop above the By hop, is
+// one of your own relays: a local stamp ([localStamp]), a loopback, private or link-local address, an
+// Internal one, or a verified reverse name (Postfix and Exim write only
+// forward-confirmed names; Sendmail's "may be forged" names are dropped)
+// that is one of By. The HELO name never counts.
+func (t *Tracer) ours(h Hop) bool {
+	a := h.Addr
+	switch {
+	case localStamp(h) != "":
+		return true
+	case !a.IsValid():
+		return false
+	case a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || t.internal(a):
+		return true
+	}
+	return h.RDNS != "" && t.by[h.RDNS]
+}
+
+var (
+	embeddedRetiredOnce sync.Once
+	embeddedRetired     *mimecastip.Classifier
+	embeddedRetiredErr  error
+)
+
+// RetiredClassifier returns a Classifier of the retired mail rows of rs
+// (gateway and non-SPF relay rows marked retired), for [Config.Retired].
+func RetiredClassifier(rs []regions.Range) (*mimecastip.Classifier, error) {
+	var out []regions.Range
+	for _, r := range rs {
+		if r.Retired && r.Service.Mail() {
+			r.Retired = false
+			out = append(out, r)
+		}
+	}
+	return mimecastip.New(out)
 }
 
 func (t *Tracer) internal(a netip.Addr) bool {
@@ -270,16 +349,35 @@ func (t *Tracer) Trace(m *Message) Result {
 			res.Reasons = append(res.Reasons, trailReasons(&res.Trail)...)
 			return res
 		}
+		// The hops above the By hop were written after it, by your own
+		// servers: each one's client must be one of yours. A hop above
+		// from an outside address means your MTAs write another name
+		// than By, and the By hop below is the sender's text: a forged
+		// Received naming your MX.
+		for _, h := range hops[:start] {
+			if !t.ours(h) {
+				res.Trail = readTrail(m, hops, nil)
+				res.Reasons = append(res.Reasons, fmt.Sprintf("Received #%d (line %d, by %s), above the topmost Received by %s, is from %s, not one of your relays: the Received by %s below it may be forged; name the relay with --internal (or its verified name with --by), or check the --by names", h.Index+1, h.Line, orNone(h.By), t.byList(), h.Addr, t.byList()))
+				res.Reasons = append(res.Reasons, trailReasons(&res.Trail)...)
+				return res
+			}
+		}
 	}
 	i := start
 	var skipped []string
-	for i < len(hops) && hops[i].Addr.IsValid() && t.internal(hops[i].Addr) {
-		skipped = append(skipped, fmt.Sprintf("Received #%d (from internal %s)", i+1, hops[i].Addr))
+	for i < len(hops) {
+		if hops[i].Addr.IsValid() && t.internal(hops[i].Addr) {
+			skipped = append(skipped, fmt.Sprintf("Received #%d (from internal %s)", i+1, hops[i].Addr))
+		} else if what := localStamp(hops[i]); what != "" {
+			skipped = append(skipped, fmt.Sprintf("Received #%d (%s)", i+1, what))
+		} else {
+			break
+		}
 		i++
 	}
 	if i == len(hops) {
 		res.Trail = readTrail(m, hops, nil)
-		res.Reasons = append(res.Reasons, "every Received from the start of the search is from an internal relay; no boundary hop")
+		res.Reasons = append(res.Reasons, "every Received from the start of the search is from an internal relay or a local stamp (LMTP, qmail-queue); no boundary hop")
 		return res
 	}
 	h := hops[i]
@@ -354,6 +452,12 @@ func (t *Tracer) judge(res *Result, a netip.Addr, where string) {
 			}
 			res.Reasons = append(res.Reasons, fmt.Sprintf("%s is from %s, a Mimecast %s of %s (%s), outside the configured regions (%s)", where, a, what, w.Regions, w.Prefix(), scope))
 			break
+		}
+		if rt := t.cfg.Retired.Lookup(a); rt.Class != mimecastip.Foreign {
+			res.Verdict = Undetermined
+			res.Reasons = append(res.Reasons, fmt.Sprintf("%s is from %s, in a retired Mimecast range of %s (%s) that no published range holds: the data may be behind, or the address is no longer Mimecast's; in doubt, not mimecast (the policy service defers it)", where, a, rt.Regions, rt.Prefix()))
+			res.Reasons = append(res.Reasons, trailReasons(&res.Trail)...)
+			return
 		}
 		desc := "not a Mimecast mail address"
 		if scoped.Published() {
@@ -477,12 +581,29 @@ func grid(id, host string) (tok string, r regions.Region, unique string) {
 }
 
 // readTrail collects the Mimecast trail of m. boundary, when not nil,
-// is the boundary hop, whose client names are checked.
+// is the boundary hop, whose client names are checked; only what lies
+// below it counts. Fields and Received lines above the boundary hop were
+// added after your server received the message (by your own mailbox
+// servers, filters or forwarding), so they say nothing of how the message
+// arrived.
 func readTrail(m *Message, hops []Hop, boundary *Hop) Trail {
 	var tr Trail
 	var uniques []string
+	fields := m.Fields
+	if boundary != nil {
+		n := -1
+		for i, f := range m.Fields {
+			if strings.EqualFold(f.Name, "Received") {
+				n++
+				if n == boundary.Index {
+					fields = m.Fields[i+1:]
+					break
+				}
+			}
+		}
+	}
 	for _, h := range hops {
-		if boundary != nil && h.Index == boundary.Index {
+		if boundary != nil && h.Index <= boundary.Index {
 			continue
 		}
 		if IsMimecastHost(h.By) {
@@ -509,7 +630,7 @@ func readTrail(m *Message, hops []Hop, boundary *Hop) Trail {
 			tr.Headers = append(tr.Headers, name)
 		}
 	}
-	for _, f := range m.Fields {
+	for _, f := range fields {
 		n := strings.ToLower(f.Name)
 		switch {
 		case n == "x-mc-unique":
