@@ -213,7 +213,7 @@ func New(cfg Config) (*Tracer, error) {
 		t.cfg.Wide = mimecastip.Default()
 	}
 	if t.cfg.Retired == nil {
-		embeddedRetiredOnce.Do(func() { embeddedRetired, embeddedRetiredErr = RetiredClassifier(regions.All()) })
+		embeddedRetiredOnce.Do(func() { embeddedRetired, embeddedRetiredErr = RetiredClassifier(regions.Ranges()) })
 		if embeddedRetiredErr != nil {
 			return nil, embeddedRetiredErr
 		}
