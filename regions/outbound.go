@@ -3,9 +3,9 @@ package regions
 // Smarthost is one host name a customer's mail server or Microsoft 365
 // tenant relays outbound mail to.
 type Smarthost struct {
-	Host   string
-	Use    string // "relay" for on-premises servers (SMTP send connectors), "m365" for Microsoft 365 outbound connectors
-	Source string // where it was published
+	Host   string `json:"host"`
+	Use    string `json:"use"` // "relay" for on-premises servers (SMTP send connectors), "m365" for Microsoft 365 outbound connectors
+	Source string `json:"source"` // where it was published
 }
 
 const (
