@@ -105,6 +105,6 @@ func TestRegionsOutboundCLI(t *testing.T) {
 	assert.Contains(t, r.stdout, "[1] third-party")
 	r = cliRun("", "regions", "--region", "za", "--json")
 	assert.Equal(t, ExitOK, r.code, r.stderr)
-	assert.Contains(t, r.stdout, `"Host": "za-smtp-outbound-1.mimecast.co.za"`)
+	assert.Contains(t, r.stdout, `"host": "za-smtp-outbound-1.mimecast.co.za"`)
 	assert.Contains(t, r.stdout, `"outbound": {`)
 }
