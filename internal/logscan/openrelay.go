@@ -12,7 +12,7 @@ var openRelayText = []byte("Open relay not allowed")
 // that server: the one in "host NAME[ADDR] said:", else relay=NAME[ADDR].
 func openRelay(line []byte) (client, bool) {
 	line = TrimEOL(line)
-	if bytes.Index(line, openRelayText) < 0 {
+	if !bytes.Contains(line, openRelayText) {
 		return client{}, false
 	}
 	prog, msg, ok := syslog(line)
