@@ -22,7 +22,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 go build -o "$tmp/mimecastip" ./cmd/mimecastip
-go run ./internal/logscan/logtest/genlog -n "$lines" >"$tmp/maillog"
+go run ./cmd/mimecastip/internal/logscan/logtest/genlog -n "$lines" >"$tmp/maillog"
 "$tmp/mimecastip" export --format plain >"$tmp/list" 2>/dev/null
 
 "$tmp/mimecastip" scan "$tmp/maillog" >"$tmp/scan.out"

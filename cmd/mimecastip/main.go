@@ -22,7 +22,7 @@ package main
 import (
 	"os"
 
-	"github.com/seed-b311f21d/go-mimecastip/internal/cli"
+	"github.com/seed-b311f21d/go-mimecastip/cmd/mimecastip/internal/cli"
 )
 
 func main() {
