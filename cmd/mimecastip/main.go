@@ -1,15 +1,22 @@
 // Command mimecastip classifies addresses as Mimecast, Mimecast non-SPF
-// relay or foreign, scans logs, exports allowlists in the formats mail
-// systems and firewalls take, audits existing allowlists, serves Postfix
-// policy requests and checks the data against Mimecast's SPF records.
+// relay or foreign, scans mail logs, exports allowlists in the formats mail
+// systems, spam filters and firewalls take, audits existing allowlists,
+// serves the lockdown as a Postfix policy service or a milter, traces
+// whether a message really came through Mimecast and checks the data
+// against Mimecast's SPF records.
 //
-//	mimecastip lookup 170.10.128.5 8.8.8.8            classify addresses
-//	mimecastip scan --class foreign --region us LOG   lines with addresses of a class
-//	mimecastip export --format nftables --region eu   an allowlist (plain, postfix, postscreen,
-//	                                                  nftables, ipset, iptables, ip6tables, m365,
-//	                                                  exchange, spf, json, csv)
-//	mimecastip audit --region us allowlist.txt        what an allowlist misses or lets through
-//	mimecastip regions                                regions, account codes, SPF includes, ports
+//	mimecastip lookup 170.10.128.5 8.8.8.8             classify addresses
+//	mimecastip scan --inbound --class foreign --region us --addresses LOG
+//	                                                   who bypasses the lockdown
+//	mimecastip export --format nftables --region eu    an allowlist (see export --help)
+//	mimecastip audit --region us allowlist.txt         what an allowlist misses or lets through
+//	mimecastip regions                                 regions, account codes, SPF includes, ports
+//	mimecastip policy --listen 127.0.0.1:10040 --region us
+//	                                                   a Postfix policy service
+//	mimecastip milter --listen 127.0.0.1:8899 --region us
+//	                                                   a milter
+//	mimecastip trace --region us message.eml           did it come through Mimecast
+//	mimecastip refresh                                 drift against Mimecast's SPF records
 //
 // Every subcommand takes --help, reads standard input when given no file
 // or address, and --data FILE for a data file instead of the embedded
