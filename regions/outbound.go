@@ -4,7 +4,7 @@ package regions
 // tenant relays outbound mail to.
 type Smarthost struct {
 	Host   string `json:"host"`
-	Use    string `json:"use"` // "relay" for on-premises servers (SMTP send connectors), "m365" for Microsoft 365 outbound connectors
+	Use    string `json:"use"`    // "relay" for on-premises servers (SMTP send connectors), "m365" for Microsoft 365 outbound connectors
 	Source string `json:"source"` // where it was published
 }
 
