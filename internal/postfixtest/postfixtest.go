@@ -80,17 +80,6 @@ func Require(t testing.TB) {
 	}
 }
 
-// FreePort returns a loopback TCP port nobody listens on right now.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 var paramName = regexp.MustCompile(`[^a-z0-9_]`)
 
 // Start writes the sandbox, starts Postfix and waits for the listeners.
@@ -153,8 +142,8 @@ smtpd_relay_restrictions = reject_unauth_destination
 smtpd_authorized_xclient_hosts = 127.0.0.0/8, [::1]/128
 smtputf8_enable = no
 biff = no
-smtpd_banner = $myhostname ESMTP postfixtest
-`, dir)
+smtpd_banner = $myhostname ESMTP postfixtest %[2]s
+`, dir, in.id())
 	for i, l := range cfg.Listeners {
 		if l.Name == "" {
 			l.Name = fmt.Sprintf("l%d", i)
@@ -222,16 +211,36 @@ postlog unix-dgram n - n - 1 postlogd
 		tty, _ := exec.Command("script", "-qc", "postfix -c "+in.ConfigDir+" start", "/dev/null").CombinedOutput()
 		in.fail("postfix start: %v\n%s\nwith a tty: %s", err, out, tty)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	// Generous for a loaded CI machine, but bounded.
+	deadline := time.Now().Add(90 * time.Second)
 	for name, port := range in.Ports {
 		if err := in.waitBanner(port, in.proxied[name], deadline); err != nil {
-			in.fail("listener %s (127.0.0.1:%d) not answering: %v", name, port, err)
+			in.fail("listener %s (127.0.0.1:%d) not answering: %v\n%s", name, port, err, in.masterState())
 		}
 	}
 	if log := in.Maillog(); strings.Contains(log, "fatal:") {
 		in.fail("fatal error in the maillog")
 	}
 	return in
+}
+
+// id is the instance's name in its smtpd banner ("postfixtest-NNN", the
+// sandbox directory's name), so that a greeting is known to come from this
+// instance and not from another server on the same port.
+func (in *Instance) id() string { return filepath.Base(in.Dir) }
+
+// masterState describes the master process for a failure message.
+func (in *Instance) masterState() string {
+	pid := in.masterPID()
+	if pid == 0 {
+		return "master: no pid file (never started or already exited)"
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		return fmt.Sprintf("master: pid %d not running (%v)", pid, err)
+	}
+	st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	out, _ := in.postfix("status")
+	return fmt.Sprintf("master: pid %d running (%s); postfix status: %s", pid, bytes.TrimSpace(st), bytes.TrimSpace(out))
 }
 
 // Path returns the path of a file in the config directory.
@@ -293,12 +302,17 @@ func (in *Instance) waitBanner(port int, proxied bool, deadline time.Time) error
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	var last error
 	for time.Now().Before(deadline) {
-		if strings.Contains(in.Maillog(), "fatal:") {
+		if log := in.Maillog(); strings.Contains(log, "fatal:") {
+			if strings.Contains(log, "Address already in use") {
+				return errors.New("a port of the instance is in use by another server (fatal: bind in the maillog)")
+			}
 			return errors.New("fatal error in the maillog")
 		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
-			c.SetDeadline(time.Now().Add(2 * time.Second))
+			// smtpd is spawned on the first connection; under load that
+			// takes a while.
+			c.SetDeadline(time.Now().Add(10 * time.Second))
 			if proxied {
 				fmt.Fprintf(c, "PROXY TCP4 127.0.0.1 127.0.0.1 40000 %d\r\n", port)
 			}
@@ -306,6 +320,10 @@ func (in *Instance) waitBanner(port int, proxied bool, deadline time.Time) error
 			c.Write([]byte("QUIT\r\n"))
 			c.Close()
 			if err == nil && strings.HasPrefix(line, "220") {
+				if !strings.Contains(line, " ESMTP postfixtest "+in.id()) {
+					// Not this instance: another server holds the port.
+					return fmt.Errorf("greeting %q is not this instance's (%s): another server is listening on the port", strings.TrimSpace(line), in.id())
+				}
 				return nil
 			}
 			last = fmt.Errorf("greeting %q: %v", line, err)
