@@ -84,3 +84,33 @@ func TestListeningHere(t *testing.T) {
 		t.Errorf("another process's listener on %d counted as ours: %v %v", other, ok, err)
 	}
 }
+
+// TestStartRetriesTakenPort: when another server takes a chosen port
+// after its reservation (here: this process, before master binds it),
+// Start notices master's "fatal: bind" and starts again on new ports; the
+// instance answers on all of them with its own banner.
+func TestStartRetriesTakenPort(t *testing.T) {
+	Require(t)
+	var taken int
+	testHookBeforeStart = func(attempt int, ports map[string]int) {
+		if attempt != 1 {
+			return
+		}
+		taken = ports["b"]
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(taken)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+	}
+	t.Cleanup(func() { testHookBeforeStart = nil })
+	in := Start(t, Config{Listeners: []Listener{{Name: "a"}, {Name: "b"}}})
+	if taken == 0 || in.Ports["b"] == taken {
+		t.Fatalf("listener b on %d, the taken port was %d", in.Ports["b"], taken)
+	}
+	for _, name := range []string{"a", "b"} {
+		if s := in.Swaks(name, SwaksOptions{}); s.Rcpt.Code != 250 {
+			t.Errorf("listener %s: %s", name, s.Transcript)
+		}
+	}
+}
