@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,17 +27,19 @@ func startMilter(t *testing.T, port int, args ...string) *runningMilter {
 	env := &Env{Stdin: strings.NewReader(""), Stdout: &lockedBuffer{}, Stderr: m.stderr, Signals: m.sigs}
 	args = append([]string{"milter", "--listen", fmt.Sprintf("inet:127.0.0.1:%d", port)}, args...)
 	go func() { m.status <- Main(args, env) }()
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous for a loaded CI machine, but bounded.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
+		// A milter that failed to start (e.g. its port was taken) stops
+		// the test: its checks would run against somebody else.
 		select {
 		case st := <-m.status:
 			t.Fatalf("%v exited with %d before listening:\n%s", args, st, m.stderr)
 		default:
+		}
+		ready, err := listeningHere("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if ready {
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%v not listening: %v\n%s", args, err, m.stderr)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,17 +52,19 @@ func startPolicy(t *testing.T, waitAddr string, args ...string) *runningPolicy {
 	env := &Env{Stdin: strings.NewReader(""), Stdout: &lockedBuffer{}, Stderr: p.stderr, Signals: p.sigs}
 	go func() { p.status <- Main(append([]string{"policy"}, args...), env) }()
 	network, addr, _ := strings.Cut(waitAddr, ":")
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous for a loaded CI machine, but bounded.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := net.DialTimeout(network, addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
+		// A server that failed to start (e.g. its port was taken) stops
+		// the test: its checks would run against somebody else.
 		select {
 		case st := <-p.status:
 			t.Fatalf("policy %v exited with %d before listening:\n%s", args, st, p.stderr)
 		default:
+		}
+		ready, err := listeningHere(network, addr)
+		if ready {
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("policy %v not listening on %s: %v\n%s", args, waitAddr, err, p.stderr)
@@ -85,8 +88,38 @@ func startPolicy(t *testing.T, waitAddr string, args ...string) *runningPolicy {
 	return p
 }
 
-// freePort returns a free loopback port (for a server that binds it itself).
+// freePort returns a free loopback port (for a server that binds it
+// itself), reserved against the other test processes until t ends.
 func freePort(t *testing.T) int { return postfixtest.FreePort(t) }
+
+// listeningHere reports whether a server of this process listens on addr:
+// for TCP, a socket of this process listening on the port (a connection
+// that succeeds may reach another process's server on a reused port); for
+// a unix socket, a connection that succeeds (policy.Listen refuses to take
+// over a socket somebody answers on).
+func listeningHere(network, addr string) (bool, error) {
+	if network == "tcp" {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return false, err
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil {
+			return false, err
+		}
+		ok, err := postfixtest.ListeningHere(n)
+		if err == nil && !ok {
+			err = fmt.Errorf("no socket of this process listens on %s", addr)
+		}
+		return ok, err
+	}
+	c, err := net.DialTimeout(network, addr, time.Second)
+	if err != nil {
+		return false, err
+	}
+	c.Close()
+	return true, nil
+}
 
 // addrIn returns an address of a range published only for region r with
 // service v, that the embedded dataset classifies by that very range.

@@ -80,17 +80,6 @@ func Require(t testing.TB) {
 	}
 }
 
-// FreePort returns a loopback TCP port nobody listens on right now.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 var paramName = regexp.MustCompile(`[^a-z0-9_]`)
 
 // Start writes the sandbox, starts Postfix and waits for the listeners.
@@ -129,8 +118,15 @@ func Start(t testing.TB, cfg Config) *Instance {
 		}
 	}
 
-	var main, master strings.Builder
-	fmt.Fprintf(&main, `compatibility_level = 3.6
+	// Stop in cleanup, registered before start so a half-started instance
+	// is stopped too. Runs before the RemoveAll above (LIFO).
+	t.Cleanup(in.stop)
+	for attempt := 1; ; attempt++ {
+		in.Ports, in.proxied = map[string]int{}, map[string]bool{}
+		auto := map[int]bool{} // ports chosen here, not by the caller
+		var err error
+		var main, master strings.Builder
+		fmt.Fprintf(&main, `compatibility_level = 3.6
 queue_directory = %[1]s/queue
 data_directory = %[1]s/data
 meta_directory = /etc/postfix
@@ -153,37 +149,38 @@ smtpd_relay_restrictions = reject_unauth_destination
 smtpd_authorized_xclient_hosts = 127.0.0.0/8, [::1]/128
 smtputf8_enable = no
 biff = no
-smtpd_banner = $myhostname ESMTP postfixtest
-`, dir)
-	for i, l := range cfg.Listeners {
-		if l.Name == "" {
-			l.Name = fmt.Sprintf("l%d", i)
-		}
-		if l.Port == 0 {
-			l.Port = FreePort(t)
-		}
-		if _, dup := in.Ports[l.Name]; dup {
-			t.Fatalf("postfixtest: listener name %q twice", l.Name)
-		}
-		in.Ports[l.Name] = l.Port
-		for _, o := range l.Options {
-			if o.Name == "smtpd_upstream_proxy_protocol" && o.Value != "" {
-				in.proxied[l.Name] = true
+smtpd_banner = $myhostname ESMTP postfixtest %[2]s
+`, dir, in.id())
+		for i, l := range cfg.Listeners {
+			if l.Name == "" {
+				l.Name = fmt.Sprintf("l%d", i)
+			}
+			if l.Port == 0 {
+				l.Port = FreePort(t)
+				auto[l.Port] = true
+			}
+			if _, dup := in.Ports[l.Name]; dup {
+				t.Fatalf("postfixtest: listener name %q twice", l.Name)
+			}
+			in.Ports[l.Name] = l.Port
+			for _, o := range l.Options {
+				if o.Name == "smtpd_upstream_proxy_protocol" && o.Value != "" {
+					in.proxied[l.Name] = true
+				}
+			}
+			fmt.Fprintf(&master, "127.0.0.1:%d inet n - n - - smtpd\n", l.Port)
+			fmt.Fprintf(&master, "  -o syslog_name=postfix/%s\n", paramName.ReplaceAllString(l.Name, "_"))
+			for _, o := range l.Options {
+				v := o.Value
+				if strings.ContainsAny(v, " \t,{}=") {
+					p := "postfixtest_" + paramName.ReplaceAllString(strings.ToLower(l.Name), "_") + "_" + o.Name
+					fmt.Fprintf(&main, "%s = %s\n", p, v)
+					v = "$" + p
+				}
+				fmt.Fprintf(&master, "  -o %s=%s\n", o.Name, v)
 			}
 		}
-		fmt.Fprintf(&master, "127.0.0.1:%d inet n - n - - smtpd\n", l.Port)
-		fmt.Fprintf(&master, "  -o syslog_name=postfix/%s\n", paramName.ReplaceAllString(l.Name, "_"))
-		for _, o := range l.Options {
-			v := o.Value
-			if strings.ContainsAny(v, " \t,{}=") {
-				p := "postfixtest_" + paramName.ReplaceAllString(strings.ToLower(l.Name), "_") + "_" + o.Name
-				fmt.Fprintf(&main, "%s = %s\n", p, v)
-				v = "$" + p
-			}
-			fmt.Fprintf(&master, "  -o %s=%s\n", o.Name, v)
-		}
-	}
-	master.WriteString(`pickup unix n - n 60 1 pickup
+		master.WriteString(`pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
 rewrite unix - - n - - trivial-rewrite
@@ -201,37 +198,79 @@ anvil unix - - n - 1 anvil
 scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 `)
-	master.WriteString(cfg.Master)
-	main.WriteString(cfg.Main)
-	if err := os.WriteFile(in.Path("main.cf"), []byte(main.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(in.Path("master.cf"), []byte(master.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	if out, err := in.postfix("check"); err != nil {
-		in.fail("postfix check: %v\n%s", err, out)
-	}
-	// Stop in cleanup, registered before start so a half-started instance
-	// is stopped too. Runs before the RemoveAll above (LIFO).
-	t.Cleanup(in.stop)
-	if out, err := in.postfix("start"); err != nil {
-		// postfix start prints early fatal errors only to a TTY
-		// (pitfall 1); script(1) gives it one.
-		tty, _ := exec.Command("script", "-qc", "postfix -c "+in.ConfigDir+" start", "/dev/null").CombinedOutput()
-		in.fail("postfix start: %v\n%s\nwith a tty: %s", err, out, tty)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for name, port := range in.Ports {
-		if err := in.waitBanner(port, in.proxied[name], deadline); err != nil {
-			in.fail("listener %s (127.0.0.1:%d) not answering: %v", name, port, err)
+		master.WriteString(cfg.Master)
+		main.WriteString(cfg.Main)
+		if err := os.WriteFile(in.Path("main.cf"), []byte(main.String()), 0o644); err != nil {
+			t.Fatal(err)
 		}
+		if err := os.WriteFile(in.Path("master.cf"), []byte(master.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+
+		if testHookBeforeStart != nil {
+			testHookBeforeStart(attempt, in.Ports)
+		}
+		if out, err := in.postfix("check"); err != nil {
+			in.fail("postfix check: %v\n%s", err, out)
+		}
+		if out, err := in.postfix("start"); err != nil {
+			// master exits at once when it cannot bind a port.
+			if m := bindFatal.FindStringSubmatch(in.Maillog()); m != nil && attempt < 3 {
+				if p, _ := strconv.Atoi(m[1]); auto[p] {
+					in.t.Logf("postfixtest: attempt %d: %s; restarting with new ports", attempt, m[0])
+					in.stop()
+					os.Remove(filepath.Join(in.Dir, "maillog"))
+					continue
+				}
+			}
+			// postfix start prints early fatal errors only to a TTY
+			// (pitfall 1); script(1) gives it one.
+			tty, _ := exec.Command("script", "-qc", "postfix -c "+in.ConfigDir+" start", "/dev/null").CombinedOutput()
+			in.fail("postfix start: %v\n%s\nwith a tty: %s", err, out, tty)
+		}
+		// Generous for a loaded CI machine, but bounded.
+		deadline := time.Now().Add(90 * time.Second)
+		for name, port := range in.Ports {
+			if err = in.waitBanner(port, in.proxied[name], deadline); err != nil {
+				var pt portTaken
+				if errors.As(err, &pt) && auto[pt.port] && attempt < 3 {
+					// Somebody outside the tests took a port between its
+					// reservation and master's bind: new ports, new start.
+					in.t.Logf("postfixtest: attempt %d: listener %s: %v; restarting with new ports", attempt, name, err)
+					break
+				}
+				in.fail("listener %s (127.0.0.1:%d) not answering: %v\n%s", name, port, err, in.masterState())
+			}
+		}
+		if err != nil {
+			in.stop()
+			os.Remove(filepath.Join(in.Dir, "maillog"))
+			continue
+		}
+		if log := in.Maillog(); strings.Contains(log, "fatal:") {
+			in.fail("fatal error in the maillog")
+		}
+		return in
 	}
-	if log := in.Maillog(); strings.Contains(log, "fatal:") {
-		in.fail("fatal error in the maillog")
+}
+
+// id is the instance's name in its smtpd banner ("postfixtest-NNN", the
+// sandbox directory's name), so that a greeting is known to come from this
+// instance and not from another server on the same port.
+func (in *Instance) id() string { return filepath.Base(in.Dir) }
+
+// masterState describes the master process for a failure message.
+func (in *Instance) masterState() string {
+	pid := in.masterPID()
+	if pid == 0 {
+		return "master: no pid file (never started or already exited)"
 	}
-	return in
+	if err := syscall.Kill(pid, 0); err != nil {
+		return fmt.Sprintf("master: pid %d not running (%v)", pid, err)
+	}
+	st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	out, _ := in.postfix("status")
+	return fmt.Sprintf("master: pid %d running (%s); postfix status: %s", pid, bytes.TrimSpace(st), bytes.TrimSpace(out))
 }
 
 // Path returns the path of a file in the config directory.
@@ -257,8 +296,8 @@ func (in *Instance) postfix(args ...string) ([]byte, error) {
 // stop stops the instance and waits for its master process to exit.
 func (in *Instance) stop() {
 	pid := in.masterPID()
-	if pid == 0 {
-		return
+	if pid == 0 || syscall.Kill(pid, 0) != nil {
+		return // never started, or master exited (e.g. on a fatal bind)
 	}
 	if out, err := in.postfix("stop"); err != nil {
 		in.t.Logf("postfixtest: postfix stop: %v %s; aborting", err, out)
@@ -285,6 +324,20 @@ func (in *Instance) masterPID() int {
 	return pid
 }
 
+// testHookBeforeStart, when set by a test, runs before each start attempt.
+var testHookBeforeStart func(attempt int, ports map[string]int)
+
+// bindFatal is master's message when a listener's port is taken.
+var bindFatal = regexp.MustCompile(`fatal: bind 127\.0\.0\.1 port (\d+): Address already in use`)
+
+// portTaken is a listener port that another server holds.
+type portTaken struct {
+	port int
+	msg  string
+}
+
+func (e portTaken) Error() string { return fmt.Sprintf("port %d taken: %s", e.port, e.msg) }
+
 // waitBanner dials until the port answers with a 220 greeting. A fatal
 // error in the maillog ends the wait at once: master then throttles the
 // service for 60s (pitfall 2) and the port would only time out.
@@ -293,12 +346,18 @@ func (in *Instance) waitBanner(port int, proxied bool, deadline time.Time) error
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	var last error
 	for time.Now().Before(deadline) {
-		if strings.Contains(in.Maillog(), "fatal:") {
+		if log := in.Maillog(); strings.Contains(log, "fatal:") {
+			if m := bindFatal.FindStringSubmatch(log); m != nil {
+				p, _ := strconv.Atoi(m[1])
+				return portTaken{p, m[0]}
+			}
 			return errors.New("fatal error in the maillog")
 		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
-			c.SetDeadline(time.Now().Add(2 * time.Second))
+			// smtpd is spawned on the first connection; under load that
+			// takes a while.
+			c.SetDeadline(time.Now().Add(10 * time.Second))
 			if proxied {
 				fmt.Fprintf(c, "PROXY TCP4 127.0.0.1 127.0.0.1 40000 %d\r\n", port)
 			}
@@ -306,6 +365,10 @@ func (in *Instance) waitBanner(port int, proxied bool, deadline time.Time) error
 			c.Write([]byte("QUIT\r\n"))
 			c.Close()
 			if err == nil && strings.HasPrefix(line, "220") {
+				if !strings.Contains(line, " ESMTP postfixtest "+in.id()) {
+					// Not this instance: another server holds the port.
+					return portTaken{port, fmt.Sprintf("greeting %q is not this instance's (%s): another server is listening on the port", strings.TrimSpace(line), in.id())}
+				}
 				return nil
 			}
 			last = fmt.Errorf("greeting %q: %v", line, err)
