@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/seed-b311f21d/go-mimecastip/cmd/mimecastip/internal/milter"
@@ -119,32 +117,8 @@ func cmdMilter(env *Env, args []string) int {
 		return ExitUsage
 	}
 
-	sigs := env.Signals
-	if sigs == nil {
-		sigs = make(chan string, 4)
-		osSigs := make(chan os.Signal, 4)
-		signal.Notify(osSigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-		defer signal.Stop(osSigs)
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			for {
-				select {
-				case s := <-osSigs:
-					switch s {
-					case syscall.SIGHUP:
-						sigs <- "HUP"
-					case syscall.SIGINT:
-						sigs <- "INT"
-					default:
-						sigs <- "TERM"
-					}
-				case <-stop:
-					return
-				}
-			}
-		}()
-	}
+	sigs, stopSignals := serviceSignals(env)
+	defer stopSignals()
 
 	modeName := "enforce"
 	if *tag {

@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/seed-b311f21d/go-mimecastip/cmd/mimecastip/internal/policy"
@@ -188,32 +186,8 @@ func cmdPolicy(env *Env, args []string) int {
 		lns = append(lns, l)
 	}
 
-	sigs := env.Signals
-	if sigs == nil {
-		sigs = make(chan string, 4)
-		osSigs := make(chan os.Signal, 4)
-		signal.Notify(osSigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-		defer signal.Stop(osSigs)
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			for {
-				select {
-				case s := <-osSigs:
-					switch s {
-					case syscall.SIGHUP:
-						sigs <- "HUP"
-					case syscall.SIGINT:
-						sigs <- "INT"
-					default:
-						sigs <- "TERM"
-					}
-				case <-stop:
-					return
-				}
-			}
-		}()
-	}
+	sigs, stopSignals := serviceSignals(env)
+	defer stopSignals()
 
 	scopeText := scope.String()
 	if scopeText == "" {
