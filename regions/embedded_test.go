@@ -14,7 +14,7 @@ import (
 	"github.com/seed-b311f21d/go-mimecastip/regions"
 )
 
-// firstRegion returns the first region of s in the order of regions.Known.
+// firstRegion returns the first region of s in the order of regions.List.
 func firstRegion(s regions.Set) regions.Region {
 	rs := s.Regions()
 	if len(rs) == 0 {

@@ -172,7 +172,7 @@ func (r *Result) Prefix() netip.Prefix { return r.Match.Prefix() }
 // Config configures a [Tracer].
 type Config struct {
 	// Classifier decides what counts as Mimecast: typically one built
-	// with [mimecastip.NewForRegions] for the account's region. Nil means
+	// with [mimecastip.Load] for the account's region. Nil means
 	// [mimecastip.Default] (every region).
 	Classifier *mimecastip.Classifier
 	// Wide classifies over every region, to tell a gateway of another
