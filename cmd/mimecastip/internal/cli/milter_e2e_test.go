@@ -12,55 +12,15 @@ import (
 )
 
 // runningMilter is "mimecastip milter" run in-process by cli.Main.
-type runningMilter struct {
-	sigs   chan string
-	stderr *lockedBuffer
-	status chan int
-}
+type runningMilter = runningService
 
 // startMilter runs Main("milter", args...) in a goroutine, waits until
-// 127.0.0.1:port accepts connections, and stops it with TERM in t.Cleanup
+// it listens on 127.0.0.1:port, and stops it with TERM in t.Cleanup
 // (asserting exit status 0).
 func startMilter(t *testing.T, port int, args ...string) *runningMilter {
 	t.Helper()
-	m := &runningMilter{sigs: make(chan string, 4), stderr: &lockedBuffer{}, status: make(chan int, 1)}
-	env := &Env{Stdin: strings.NewReader(""), Stdout: &lockedBuffer{}, Stderr: m.stderr, Signals: m.sigs}
 	args = append([]string{"milter", "--listen", fmt.Sprintf("inet:127.0.0.1:%d", port)}, args...)
-	go func() { m.status <- Main(args, env) }()
-	// Generous for a loaded CI machine, but bounded.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		// A milter that failed to start (e.g. its port was taken) stops
-		// the test: its checks would run against somebody else.
-		select {
-		case st := <-m.status:
-			t.Fatalf("%v exited with %d before listening:\n%s", args, st, m.stderr)
-		default:
-		}
-		ready, err := listeningHere("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if ready {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%v not listening: %v\n%s", args, err, m.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Cleanup(func() {
-		m.sigs <- "TERM"
-		select {
-		case st := <-m.status:
-			if st != ExitOK {
-				t.Errorf("%v exited with %d:\n%s", args, st, m.stderr)
-			}
-		case <-time.After(40 * time.Second):
-			t.Errorf("%v did not stop on TERM", args)
-		}
-		if t.Failed() {
-			t.Logf("%v log:\n%s", args, m.stderr)
-		}
-	})
-	return m
+	return startService(t, args, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
 }
 
 var swaksReply = regexp.MustCompile(`^\s*<(?:-|\*\*)\s+([2-5][0-9][0-9])[ -](.*)$`)

@@ -36,22 +36,35 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// runningPolicy is "mimecastip policy" run in-process by cli.Main.
-type runningPolicy struct {
+// runningService is a long-running subcommand ("mimecastip policy",
+// "mimecastip milter") run in-process by cli.Main.
+type runningService struct {
 	sigs   chan string
 	stderr *lockedBuffer
 	status chan int
 }
+
+// runningPolicy is "mimecastip policy" run in-process by cli.Main.
+type runningPolicy = runningService
 
 // startPolicy runs Main("policy", args...) in a goroutine, waits until
 // waitAddr ("tcp:HOST:PORT" or "unix:PATH") accepts connections, and stops
 // it with TERM in t.Cleanup (asserting exit status 0).
 func startPolicy(t *testing.T, waitAddr string, args ...string) *runningPolicy {
 	t.Helper()
-	p := &runningPolicy{sigs: make(chan string, 4), stderr: &lockedBuffer{}, status: make(chan int, 1)}
-	env := &Env{Stdin: strings.NewReader(""), Stdout: &lockedBuffer{}, Stderr: p.stderr, Signals: p.sigs}
-	go func() { p.status <- Main(append([]string{"policy"}, args...), env) }()
 	network, addr, _ := strings.Cut(waitAddr, ":")
+	return startService(t, append([]string{"policy"}, args...), network, addr)
+}
+
+// startService runs Main(args...) in a goroutine, waits until a server of
+// this process listens on addr, and stops it with TERM in t.Cleanup
+// (asserting exit status 0). A server that exits before it listens fails
+// the test.
+func startService(t *testing.T, args []string, network, addr string) *runningService {
+	t.Helper()
+	p := &runningService{sigs: make(chan string, 4), stderr: &lockedBuffer{}, status: make(chan int, 1)}
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &lockedBuffer{}, Stderr: p.stderr, Signals: p.sigs}
+	go func() { p.status <- Main(args, env) }()
 	// Generous for a loaded CI machine, but bounded.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -59,7 +72,7 @@ func startPolicy(t *testing.T, waitAddr string, args ...string) *runningPolicy {
 		// the test: its checks would run against somebody else.
 		select {
 		case st := <-p.status:
-			t.Fatalf("policy %v exited with %d before listening:\n%s", args, st, p.stderr)
+			t.Fatalf("%v exited with %d before listening:\n%s", args, st, p.stderr)
 		default:
 		}
 		ready, err := listeningHere(network, addr)
@@ -67,7 +80,7 @@ func startPolicy(t *testing.T, waitAddr string, args ...string) *runningPolicy {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("policy %v not listening on %s: %v\n%s", args, waitAddr, err, p.stderr)
+			t.Fatalf("%v not listening on %s:%s: %v\n%s", args, network, addr, err, p.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -76,13 +89,13 @@ func startPolicy(t *testing.T, waitAddr string, args ...string) *runningPolicy {
 		select {
 		case st := <-p.status:
 			if st != ExitOK {
-				t.Errorf("policy %v exited with %d:\n%s", args, st, p.stderr)
+				t.Errorf("%v exited with %d:\n%s", args, st, p.stderr)
 			}
 		case <-time.After(40 * time.Second):
-			t.Errorf("policy %v did not stop on TERM", args)
+			t.Errorf("%v did not stop on TERM", args)
 		}
 		if t.Failed() {
-			t.Logf("policy %v log:\n%s", args, p.stderr)
+			t.Logf("%v log:\n%s", args, p.stderr)
 		}
 	})
 	return p
