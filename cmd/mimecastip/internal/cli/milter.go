@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -88,20 +87,8 @@ func cmdMilter(env *Env, args []string) int {
 		errorf(env, name, "--socket-mode: %v", err)
 		return ExitUsage
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		errorf(env, name, "--log-level: want debug, info, warn or error")
-		return ExitUsage
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	var logger *slog.Logger
-	switch *logFormat {
-	case "text":
-		logger = slog.New(slog.NewTextHandler(env.Stderr, hopts))
-	case "json":
-		logger = slog.New(slog.NewJSONHandler(env.Stderr, hopts))
-	default:
-		errorf(env, name, "--log-format: want text or json")
+	logger, ok := serviceLogger(env, name, *logLevel, *logFormat)
+	if !ok {
 		return ExitUsage
 	}
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -122,20 +121,8 @@ func cmdPolicy(env *Env, args []string) int {
 	if !ok {
 		return ExitUsage
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		errorf(env, name, "--log-level: want debug, info, warn or error")
-		return ExitUsage
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	var logger *slog.Logger
-	switch *logFormat {
-	case "text":
-		logger = slog.New(slog.NewTextHandler(env.Stderr, hopts))
-	case "json":
-		logger = slog.New(slog.NewJSONHandler(env.Stderr, hopts))
-	default:
-		errorf(env, name, "--log-format: want text or json")
+	logger, ok := serviceLogger(env, name, *logLevel, *logFormat)
+	if !ok {
 		return ExitUsage
 	}
 	for _, a := range []struct {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,4 +37,24 @@ func serviceSignals(env *Env) (<-chan string, func()) {
 		}
 	}()
 	return sigs, func() { signal.Stop(osSigs); close(stop) }
+}
+
+// serviceLogger builds the logger of a long-running subcommand from its
+// --log-level and --log-format flags, writing to env.Stderr; a bad value
+// is reported and ok is false.
+func serviceLogger(env *Env, name, level, format string) (logger *slog.Logger, ok bool) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		errorf(env, name, "--log-level: want debug, info, warn or error")
+		return nil, false
+	}
+	hopts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(env.Stderr, hopts)), true
+	case "json":
+		return slog.New(slog.NewJSONHandler(env.Stderr, hopts)), true
+	}
+	errorf(env, name, "--log-format: want text or json")
+	return nil, false
 }
