@@ -35,6 +35,7 @@ const (
 	KindRedundant    = "redundant"     // already covered by earlier entries
 	KindDeny         = "deny"          // on a rejecting line: not part of the allowlist
 	KindLoopback     = "loopback"      // inside 127.0.0.0/8 or ::1: clients on this host only
+	KindShadowed     = "shadowed"      // (part of) an allow entry an earlier rejecting entry takes first
 	KindMissing      = "missing"       // a published range of the region the list lacks entirely
 	KindPartial      = "partial"       // a published range of the region the list covers only in part
 )
@@ -279,6 +280,8 @@ func Audit(entries []Entry, o Options) *Report {
 		selR[i] = iprange.RangeOf(r.Prefix)
 	}
 	redundant := coveredByEarlier(entries)
+	allow := firstMatch(entries)
+	allowR := allow.Ranges()
 	othRows, retRows, webRows := newRowSet(oth), newRowSet(ret), newRowSet(web)
 	rep.Entries = make([]EntryReport, 0, len(entries))
 	for i, e := range entries {
@@ -306,6 +309,9 @@ func Audit(entries []Entry, o Options) *Report {
 					}
 				}
 			}
+			if shadowedBy(allowR, e.Range) {
+				add(Finding{KindShadowed, Warning, "an earlier rejecting entry matches (some of) these addresses first (Postfix tables and firewall chains stop at the first match): they are not let through", nil})
+			}
 			if redundant[i] {
 				add(Finding{KindRedundant, Info, "already covered by earlier entries", nil})
 			}
@@ -315,7 +321,6 @@ func Audit(entries []Entry, o Options) *Report {
 	}
 
 	// Published ranges of the region the list does not cover.
-	allow := allowSet(entries)
 	var reported iprange.Builder
 	slices.SortStableFunc(sel, func(a, b regions.Range) int { return iprange.ComparePrefix(a.Prefix, b.Prefix) })
 	for _, r := range sel {

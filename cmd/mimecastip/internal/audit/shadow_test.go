@@ -1,0 +1,112 @@
+package audit
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed-b311f21d/go-mimecastip/cmd/mimecastip/internal/iprange"
+	"github.com/seed-b311f21d/go-mimecastip/regions"
+)
+
+// TestAuditFirstMatch: Postfix cidr/access tables and firewall chains stop
+// at the first matching entry, so a rejecting entry before the allow lines
+// takes its addresses: the full US list after "170.10.128.0/22 REJECT" (or
+// "0.0.0.0/0 REJECT") lets those ranges through nowhere, and the audit must
+// say MISSING, not OK. A catch-all REJECT at the end changes nothing.
+func TestAuditFirstMatch(t *testing.T) {
+	us := regions.SetOf(regions.US)
+	var ok strings.Builder
+	for _, l := range strings.Split(exportText(t, "plain", us), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			ok.WriteString(l + " OK\n")
+		}
+	}
+	full := ok.String()
+	require.True(t, Audit(parse(t, full+"0.0.0.0/0 REJECT\n"), Options{Regions: us}).OK, "a final catch-all REJECT is the usual lockdown")
+
+	rep := Audit(parse(t, "170.10.128.0/22 REJECT\n"+full), Options{Regions: us})
+	assert.False(t, rep.OK, "an earlier REJECT shadows 170.10.128.0/22")
+	var missing []string
+	for _, r := range rep.Ranges {
+		missing = append(missing, r.Status+" "+r.Prefix)
+	}
+	assert.Contains(t, missing, "missing 170.10.128.0/24")
+	assert.Contains(t, missing, "missing 170.10.131.0/24")
+	assert.NotContains(t, missing, "missing 170.10.132.0/24")
+	assert.Equal(t, KindShadowed, rep.Entries[2].Status, "the 170.10.128.0/22 OK line: %+v", rep.Entries[2])
+
+	rep = Audit(parse(t, "0.0.0.0/0 554 5.7.1 no\n"+full), Options{Regions: us})
+	assert.False(t, rep.OK)
+	assert.Equal(t, 0, rep.Summary.OK)
+	assert.Equal(t, rep.Summary.Published, countRangesMissing(rep))
+
+	// iptables: a DROP for part of a range before its ACCEPT.
+	rep = Audit(parse(t, "-A INPUT -s 170.10.133.128/25 -j DROP\n"+full), Options{Regions: us})
+	assert.False(t, rep.OK)
+	for _, r := range rep.Ranges {
+		if r.Prefix == "170.10.133.0/24" {
+			assert.Equal(t, KindPartial, r.Status)
+			assert.Equal(t, []string{"170.10.133.128/25"}, r.Missing)
+		}
+	}
+}
+
+// countRangesMissing counts the published ranges with no address let
+// through, including those reported with a parent.
+func countRangesMissing(rep *Report) int {
+	var b iprange.Builder
+	for _, r := range rep.Ranges {
+		for _, m := range r.Missing {
+			b.AddPrefix(netip.MustParsePrefix(m))
+		}
+	}
+	s := b.Set()
+	n := 0
+	for _, r := range regions.Embedded().Ranges {
+		if !r.Retired && r.Service.Mail() && r.Regions.Has(regions.US) && s.Covers(iprange.FromPrefixes(r.Prefix)) {
+			n++
+		}
+	}
+	if n > rep.Summary.Published {
+		n = rep.Summary.Published
+	}
+	return n
+}
+
+// TestFirstMatchReference checks the sweep against a linear scan per
+// address over random small lists of allow and deny entries.
+func TestFirstMatchReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for iter := 0; iter < 300; iter++ {
+		var es []Entry
+		for j := r.IntN(12); j >= 0; j-- {
+			a, b := r.IntN(64), r.IntN(64)
+			if b < a {
+				a, b = b, a
+			}
+			if r.IntN(8) == 0 {
+				b = 255 // reaches the family's end
+			}
+			es = append(es, Entry{Range: iprange.Range{From: netip.AddrFrom4([4]byte{255, 255, 255, byte(a)}), To: netip.AddrFrom4([4]byte{255, 255, 255, byte(b)})}, Deny: r.IntN(3) == 0})
+		}
+		got := firstMatch(es)
+		rs := got.Ranges()
+		for x := 0; x < 256; x++ {
+			ad := netip.AddrFrom4([4]byte{255, 255, 255, byte(x)})
+			want := false
+			for _, e := range es {
+				if inside(iprange.Range{From: ad, To: ad}, e.Range) {
+					want = !e.Deny
+					break
+				}
+			}
+			require.Equal(t, want, got.Contains(ad), "iter %d addr %s entries %+v", iter, ad, es)
+			require.Equal(t, !want, shadowedBy(rs, iprange.Range{From: ad, To: ad}), "iter %d addr %s", iter, ad)
+		}
+	}
+}
