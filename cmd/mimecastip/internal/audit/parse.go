@@ -11,8 +11,10 @@
 // a.b.c.d-e.f.g.h ranges, CIDRs with a prefix length or a dotted netmask,
 // PowerShell arrays ("1.2.3.0/24","5.6.7.0/24" and @{Add=...}), nft
 // "elements = { ... }", ipset "add" lines, Postfix cidr lines with their
-// actions, SPF ip4:/ip6: terms. '#' starts a comment, and so does ';' at
-// the start of a line (zone files).
+// actions, SPF ip4:/ip6: terms. '#' starts a comment, and so do ';',
+// "//", "--" and REM at the start of a line and "//" after a ';'; /* */,
+// <!-- --> and <# #> are block comments: a commented-out entry is not
+// part of the allowlist.
 //
 // Parsing fails closed: every word that looks like an attempt at an
 // address, a CIDR or a range (it starts with digits and a dot, holds two
@@ -80,14 +82,17 @@ func Parse(r io.Reader) ([]Entry, error) {
 	var out []Entry
 	var toks []token
 	n := 0
-	spf := false // an SPF record began: its other mechanisms are checked too
+	spf := false  // an SPF record began: its other mechanisms are checked too
+	inBlock := "" // the end marker of an open block comment
 	for sc.Scan() {
 		n++
 		line := sc.Text()
+		line, inBlock = stripBlockComments(line, inBlock)
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
 		}
-		if strings.HasPrefix(strings.TrimSpace(line), ";") {
+		line = cutSlashComment(line)
+		if lineComment(line) {
 			continue
 		}
 		toks = lex(toks[:0], line)
@@ -134,6 +139,90 @@ func Parse(r io.Reader) ([]Entry, error) {
 		return out, fmt.Errorf("line %d: %w", n+1, err)
 	}
 	return out, nil
+}
+
+// blockComments are the block comments admins use to switch entries off:
+// C and named.conf, XML, PowerShell.
+var blockComments = [][2]string{{"/*", "*/"}, {"<!--", "-->"}, {"<#", "#>"}}
+
+// stripBlockComments blanks the block comments of line; open is the end
+// marker of a comment still open from an earlier line ("" for none), and
+// the result says which one is open after it. A commented-out entry is not
+// part of the allowlist: if the tool reading the file does not take the
+// comment as one, it cannot read the line either. A comment opens only at
+// the start of a word (after a space, ';' or ','), not inside one.
+func stripBlockComments(line, open string) (string, string) {
+	var b strings.Builder
+	for {
+		if open != "" {
+			i := strings.Index(line, open)
+			if i < 0 {
+				return b.String(), open
+			}
+			b.WriteByte(' ')
+			line, open = line[i+len(open):], ""
+			continue
+		}
+		at, which := -1, -1
+		for k, c := range blockComments {
+			for off := 0; ; {
+				i := strings.Index(line[off:], c[0])
+				if i < 0 {
+					break
+				}
+				i += off
+				if i == 0 || strings.IndexByte(" \t;,", line[i-1]) >= 0 {
+					if at < 0 || i < at {
+						at, which = i, k
+					}
+					break
+				}
+				off = i + 1
+			}
+		}
+		if at < 0 {
+			b.WriteString(line)
+			return b.String(), ""
+		}
+		b.WriteString(line[:at])
+		b.WriteByte(' ')
+		line, open = line[at+len(blockComments[which][0]):], blockComments[which][1]
+	}
+}
+
+// lineComment reports whether line is a comment in one of the styles
+// admins use to switch an entry off: ';' (zone files, ini), "//" (C,
+// named.conf, JSON5), "--" (SQL, Lua) and REM (batch) at its start.
+// ("//" after a ';' is handled too: "170.10.132.0/23; // 170.10.128.0/22"
+// keeps the first entry only.)
+func lineComment(line string) bool {
+	t := strings.TrimLeft(line, " \t")
+	if strings.HasPrefix(t, ";") || strings.HasPrefix(t, "//") {
+		return true
+	}
+	if strings.HasPrefix(t, "-- ") || t == "--" {
+		return true
+	}
+	if len(t) >= 3 && strings.EqualFold(t[:3], "rem") && (len(t) == 3 || t[3] == ' ' || t[3] == '\t') {
+		return true
+	}
+	return false
+}
+
+// cutSlashComment drops a "//" comment that follows a ';' (named.conf:
+// "170.10.132.0/23; // 170.10.128.0/22").
+func cutSlashComment(line string) string {
+	for off := 0; ; {
+		i := strings.Index(line[off:], "//")
+		if i < 0 {
+			return line
+		}
+		i += off
+		if strings.HasSuffix(strings.TrimRight(line[:i], " \t"), ";") {
+			return line[:i]
+		}
+		off = i + 2
+	}
 }
 
 // token is a word of a line: a maximal run of characters that are not
