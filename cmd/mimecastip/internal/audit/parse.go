@@ -59,6 +59,11 @@ type Entry struct {
 	// Postfix REJECT or 5NN action, "reject", "drop", "deny", an
 	// IPBlockList): such entries are not part of the allowlist.
 	Deny bool
+	// Exclude is set for an ipset "nomatch" entry: hash:net sets take
+	// the most specific entry whatever the order, so the audit lets it
+	// take its addresses from every allow entry, earlier or later (Deny is
+	// set too).
+	Exclude bool
 	// Invalid, when not empty, says why the entry cannot be used (not an
 	// address, a prefix length out of range, a reversed range, an
 	// IPv4-mapped IPv6 prefix); Range is then zero.
@@ -127,8 +132,10 @@ func Parse(r io.Reader) ([]Entry, error) {
 			lastEnd = toks[k].end
 		}
 		if lastEnd >= 0 && denyLine(line, lastEnd) {
+			exclude := nomatch(line, lastEnd)
 			for i := start; i < len(out); i++ {
 				out[i].Deny = true
+				out[i].Exclude = exclude
 			}
 		}
 	}
@@ -580,8 +587,16 @@ func maskBits(m netip.Addr) (int, bool) {
 	return n, true
 }
 
+// nomatch reports whether the word after the last entry is ipset's
+// "nomatch".
+func nomatch(line string, lastEnd int) bool {
+	f := strings.Fields(line[lastEnd:])
+	return len(f) > 0 && strings.EqualFold(f[0], "nomatch")
+}
+
 var denyWords = map[string]bool{
-	"reject": true, "drop": true, "deny": true, "discard": true, "defer": true, "hold": true,
+	"nomatch": true,
+	"reject":  true, "drop": true, "deny": true, "discard": true, "defer": true, "hold": true,
 	"defer_if_permit": true, "defer_if_reject": true, "ipblocklist": true, "blocklist": true,
 	"blacklist": true, "denylist": true, "block": true,
 }

@@ -36,7 +36,8 @@ func (a key) prev() key {
 // ACLs are: an address is allowed when the earliest valid entry holding
 // it is an allow entry. An allow entry after a rejecting one for the same
 // addresses ("170.10.128.0/22 REJECT" before "170.10.128.0/22 OK", or
-// "0.0.0.0/0 REJECT" first) lets nothing of them through. With no
+// "0.0.0.0/0 REJECT" first) lets nothing of them through; an ipset
+// "nomatch" entry takes its addresses wherever it stands. With no
 // rejecting entry this is the union of the allow entries. It takes
 // O(n log n) time and O(n) memory: the sweep of [coveredByEarlier], with
 // the rejecting entries in it.
@@ -44,12 +45,17 @@ func firstMatch(entries []Entry) iprange.Set {
 	type iv struct {
 		from, to key
 		i        int32
+		prio     int32 // the entry's index; -1 for an ipset nomatch entry
 	}
 	var ivs []iv
 	denies := false
 	for i, e := range entries {
 		if e.Invalid == "" && e.Range.From.IsValid() {
-			ivs = append(ivs, iv{keyOf(e.Range.From), keyOf(e.Range.To), int32(i)})
+			prio := int32(i)
+			if e.Exclude {
+				prio = -1
+			}
+			ivs = append(ivs, iv{keyOf(e.Range.From), keyOf(e.Range.To), int32(i), prio})
 			denies = denies || e.Deny
 		}
 	}
@@ -68,7 +74,7 @@ func firstMatch(entries []Entry) iprange.Set {
 	coords = slices.Compact(coords)
 
 	var h []int32 // min-heap of positions in ivs, by entry index
-	less := func(x, y int32) bool { return ivs[x].i < ivs[y].i }
+	less := func(x, y int32) bool { return ivs[x].prio < ivs[y].prio }
 	push := func(x int32) {
 		h = append(h, x)
 		for c := len(h) - 1; c > 0; {

@@ -93,20 +93,53 @@ func TestFirstMatchReference(t *testing.T) {
 				b = 255 // reaches the family's end
 			}
 			es = append(es, Entry{Range: iprange.Range{From: netip.AddrFrom4([4]byte{255, 255, 255, byte(a)}), To: netip.AddrFrom4([4]byte{255, 255, 255, byte(b)})}, Deny: r.IntN(3) == 0})
+			if e := &es[len(es)-1]; e.Deny && r.IntN(3) == 0 {
+				e.Exclude = true
+			}
 		}
 		got := firstMatch(es)
 		rs := got.Ranges()
 		for x := 0; x < 256; x++ {
 			ad := netip.AddrFrom4([4]byte{255, 255, 255, byte(x)})
-			want := false
+			want, excluded := false, false
+			for _, e := range es {
+				excluded = excluded || e.Exclude && inside(iprange.Range{From: ad, To: ad}, e.Range)
+			}
 			for _, e := range es {
 				if inside(iprange.Range{From: ad, To: ad}, e.Range) {
 					want = !e.Deny
 					break
 				}
 			}
+			want = want && !excluded
 			require.Equal(t, want, got.Contains(ad), "iter %d addr %s entries %+v", iter, ad, es)
 			require.Equal(t, !want, shadowedBy(rs, iprange.Range{From: ad, To: ad}), "iter %d addr %s", iter, ad)
 		}
+	}
+}
+
+// TestAuditIpsetNomatch: an ipset "nomatch" entry takes its addresses out
+// of a hash:net set whatever its place in the save file, so the full US
+// set with "170.10.128.0/24 nomatch" misses that range.
+func TestAuditIpsetNomatch(t *testing.T) {
+	us := regions.SetOf(regions.US)
+	var set strings.Builder
+	set.WriteString("create mc hash:net family inet\n")
+	for _, l := range strings.Split(exportText(t, "plain", us), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			set.WriteString("add mc " + l + "\n")
+		}
+	}
+	require.True(t, Audit(parse(t, set.String()), Options{Regions: us}).OK)
+	for _, text := range []string{
+		set.String() + "add mc 170.10.128.0/24 nomatch\n",
+		"create mc hash:net\nadd mc 170.10.128.0/24 nomatch\n" + set.String()[len("create mc hash:net family inet\n"):],
+	} {
+		es := parse(t, text)
+		rep := Audit(es, Options{Regions: us})
+		assert.False(t, rep.OK)
+		require.NotEmpty(t, rep.Ranges)
+		assert.Equal(t, "170.10.128.0/24", rep.Ranges[0].Prefix)
+		assert.Equal(t, KindMissing, rep.Ranges[0].Status)
 	}
 }
