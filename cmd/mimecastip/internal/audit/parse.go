@@ -89,6 +89,7 @@ func Parse(r io.Reader) ([]Entry, error) {
 	n := 0
 	spf := false  // an SPF record began: its other mechanisms are checked too
 	inBlock := "" // the end marker of an open block comment
+	var ifs []ifBlock
 	for sc.Scan() {
 		n++
 		line := sc.Text()
@@ -104,9 +105,18 @@ func Parse(r io.Reader) ([]Entry, error) {
 		if len(toks) == 0 {
 			continue
 		}
+		bang := strings.IndexByte(line, '!')
+		if w := strings.ToLower(toks[0].s); w == "endif" && len(toks) == 1 {
+			if len(ifs) > 0 {
+				ifs = ifs[:len(ifs)-1]
+			}
+			continue
+		} else if w == "if" && len(toks) > 1 && (toks[1].s != "" && strings.IndexByte(line[toks[0].end:toks[1].start], '(') < 0) {
+			ifs = append(ifs, ifCond(line, toks, n, bang, &out))
+			continue
+		}
 		start := len(out)
 		lastEnd := -1
-		bang := strings.IndexByte(line, '!')
 		if !spf && strings.Contains(strings.ToLower(line), "v=spf1") {
 			spf = true
 		}
@@ -130,6 +140,11 @@ func Parse(r io.Reader) ([]Entry, error) {
 			out = append(out, e)
 			k += used
 			lastEnd = toks[k].end
+		}
+		if len(ifs) > 0 {
+			for i := start; i < len(out); i++ {
+				clipToIfs(&out[i], ifs)
+			}
 		}
 		if lastEnd >= 0 && denyLine(line, lastEnd) {
 			exclude := nomatch(line, lastEnd)
@@ -214,6 +229,59 @@ func lineComment(line string) bool {
 		return true
 	}
 	return false
+}
+
+// ifBlock is an open Postfix cidr-table "if PATTERN" block: the rules up
+// to its "endif" match only clients inside the pattern.
+type ifBlock struct {
+	line  int
+	text  string
+	rg    iprange.Range
+	empty bool // the pattern is unusable: the block's rules are read as matching nothing
+}
+
+// ifCond reads the pattern of an "if" line (token 1); an unusable one
+// (invalid, negated) is appended to out as an invalid entry.
+func ifCond(line string, toks []token, n, bang int, out *[]Entry) ifBlock {
+	e, _, ok := entryAt(line, toks, 1)
+	switch {
+	case !ok:
+		e = invalid(toks[1].s, "an if line without an address pattern (a cidr table's \"if PATTERN\" takes an address or CIDR)")
+	case bang >= 0 && bang < toks[1].start:
+		e = invalid(e.Text, "a negated if block (if !PATTERN): audit cannot check what its rules let through; write the allowed ranges without it")
+	case e.Invalid == "" && e.NonCanonical:
+		e = invalid(e.Text, "host bits set in an if pattern: Postfix skips it; write %s", e.Prefix)
+	}
+	if e.Invalid != "" {
+		e.Line = n
+		*out = append(*out, e)
+		return ifBlock{line: n, text: e.Text, empty: true}
+	}
+	return ifBlock{line: n, text: e.Text, rg: e.Range}
+}
+
+// clipToIfs narrows e to the addresses of its enclosing if blocks; an
+// entry outside them never matches and becomes invalid.
+func clipToIfs(e *Entry, ifs []ifBlock) {
+	if e.Invalid != "" {
+		return
+	}
+	rg := e.Range
+	for _, b := range ifs {
+		if b.empty || b.rg.From.Is4() != rg.From.Is4() || b.rg.To.Less(rg.From) || rg.To.Less(b.rg.From) {
+			line, deny := e.Line, e.Deny
+			*e = invalid(e.Text, "never matches: outside the enclosing \"if %s\" block of line %d (rules in an if block match only clients inside its pattern)", b.text, b.line)
+			e.Line, e.Deny = line, deny
+			return
+		}
+		if rg.From.Less(b.rg.From) {
+			rg.From = b.rg.From
+		}
+		if b.rg.To.Less(rg.To) {
+			rg.To = b.rg.To
+		}
+	}
+	e.Range = rg
 }
 
 // cutSlashComment drops a "//" comment that follows a ';' (named.conf:
