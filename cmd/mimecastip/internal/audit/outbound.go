@@ -81,8 +81,8 @@ func specialOf(a netip.Addr) (kind, why string, ok bool) {
 
 // CheckOutbound checks an authorized-outbound list read from r. Each entry
 // must be a single public IPv4 address (a /32 is taken as one); a
-// network, a range, a private or special-purpose address, an IPv6
-// address, anything unreadable and a repeated address are errors, each
+// network, a range, a private or special-purpose address, an IPv6 or
+// IPv4-mapped IPv6 address, anything unreadable and a repeated address are errors, each
 // naming its line and why. An address inside Mimecast's own published
 // ranges (d, may be nil) is a warning: the gateways are Mimecast's, not
 // the account's servers. The error is for a failing reader, an over-long
@@ -170,7 +170,7 @@ func checkOutboundEntry(text string, d *regions.Dataset, seen map[netip.Addr]int
 		return bad("invalid", "an address with a zone is not a public address")
 	}
 	if a.Is4In6() {
-		a = a.Unmap()
+		return bad("invalid", "an IPv4-mapped IPv6 address: the list takes plain IPv4 addresses; write %s", a.Unmap())
 	}
 	if !a.Is4() {
 		return bad("ipv6", "an IPv6 address: authorized outbounds are single public IPv4 addresses")

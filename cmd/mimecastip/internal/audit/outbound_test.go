@@ -26,7 +26,7 @@ func TestCheckOutbound(t *testing.T) {
 		"1.2.3.4-1.2.3.9\n" + // 11 range
 		"mail.example.com\n" + // 12 invalid
 		"170.10.129.5\n" + // 13 Mimecast's own
-		"::ffff:9.9.9.9\n" + // 14 mapped: ok
+		"::ffff:9.9.9.9\n" + // 14 mapped: invalid (the list takes plain IPv4; it also hid a duplicate)
 		"\n" +
 		"300.1.1.1\n" // 16 invalid
 	rep, err := CheckOutbound(strings.NewReader(in), d)
@@ -48,9 +48,9 @@ func TestCheckOutbound(t *testing.T) {
 		{10, "127.0.0.1", "special"}, {10, "169.254.1.1", "special"}, {10, "0.1.2.3", "special"}, {10, "224.0.0.5", "special"},
 		{10, "255.255.255.255", "special"}, {10, "192.0.2.1", "special"}, {10, "203.0.113.9", "special"}, {10, "198.18.0.1", "special"},
 		{11, "1.2.3.4-1.2.3.9", "network"}, {12, "mail.example.com", "invalid"}, {13, "170.10.129.5", "mimecast"},
-		{14, "::ffff:9.9.9.9", "ok"}, {16, "300.1.1.1", "invalid"},
+		{14, "::ffff:9.9.9.9", "invalid"}, {16, "300.1.1.1", "invalid"},
 	}, got)
-	assert.Equal(t, 19, rep.Errors)
+	assert.Equal(t, 20, rep.Errors)
 	assert.Equal(t, 1, rep.Warnings)
 	assert.False(t, rep.OK)
 	assert.Contains(t, rep.Entries[5].Message, "line 2")
@@ -59,7 +59,7 @@ func TestCheckOutbound(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, rep.WriteText(&b, "list"))
 	assert.Contains(t, b.String(), "line 4    10.1.2.3 ")
-	assert.Contains(t, b.String(), "result: FAIL (19 errors, 1 warnings)")
+	assert.Contains(t, b.String(), "result: FAIL (20 errors, 1 warnings)")
 
 	ok, err := CheckOutbound(strings.NewReader("8.8.4.4\n9.9.9.9\n"), d)
 	require.NoError(t, err)
@@ -103,5 +103,18 @@ func TestCheckOutboundHostile(t *testing.T) {
 		require.Len(t, rep.Entries, 1, "%q", s)
 		assert.Equal(t, Error, rep.Entries[0].Level, "%q", s)
 		assert.False(t, rep.OK, "%q", s)
+	}
+}
+
+// TestCheckOutboundMapped: an IPv4-mapped IPv6 entry is no plain IPv4
+// address (and, unmapped, it hid a duplicate of 9.9.9.9): an error.
+func TestCheckOutboundMapped(t *testing.T) {
+	for _, in := range []string{"::ffff:9.9.9.9\n", "9.9.9.9\n::ffff:9.9.9.9\n"} {
+		rep, err := CheckOutbound(strings.NewReader(in), regions.Embedded())
+		require.NoError(t, err)
+		assert.False(t, rep.OK, "%q", in)
+		last := rep.Entries[len(rep.Entries)-1]
+		assert.Equal(t, Error, last.Level, "%q", in)
+		assert.Contains(t, last.Message, "9.9.9.9", "%q", in)
 	}
 }
