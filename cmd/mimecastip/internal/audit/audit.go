@@ -291,7 +291,7 @@ func Audit(entries []Entry, o Options) *Report {
 		case e.Invalid != "":
 			add(Finding{KindInvalid, Error, e.Invalid, nil})
 		case e.Deny:
-			add(Finding{KindDeny, Info, "on a rejecting line; not part of the allowlist", nil})
+			add(Finding{KindDeny, Info, "on a rejecting line (or one whose action does not accept: DUNNO, WARN, PREPEND, FILTER, a restriction name); not part of the allowlist", nil})
 		default:
 			if e.NonCanonical {
 				add(Finding{KindNonCanonical, Error, fmt.Sprintf("host bits set: Postfix skips this rule (\"non-null host address bits\") and nginx warns; write %s", e.Prefix), []string{e.Prefix.String()}})

@@ -116,7 +116,7 @@ func Parse(r io.Reader) ([]Entry, error) {
 			continue
 		}
 		start := len(out)
-		lastEnd := -1
+		lastEnd, firstEnd := -1, -1
 		if !spf && strings.Contains(strings.ToLower(line), "v=spf1") {
 			spf = true
 		}
@@ -140,13 +140,16 @@ func Parse(r io.Reader) ([]Entry, error) {
 			out = append(out, e)
 			k += used
 			lastEnd = toks[k].end
+			if firstEnd < 0 {
+				firstEnd = lastEnd
+			}
 		}
 		if len(ifs) > 0 {
 			for i := start; i < len(out); i++ {
 				clipToIfs(&out[i], ifs)
 			}
 		}
-		if lastEnd >= 0 && denyLine(line, lastEnd) {
+		if lastEnd >= 0 && (denyLine(line, lastEnd) || firstEnd >= 0 && neutralAfter(line, firstEnd)) {
 			exclude := nomatch(line, lastEnd)
 			for i := start; i < len(out); i++ {
 				out[i].Deny = true
@@ -662,6 +665,31 @@ func nomatch(line string, lastEnd int) bool {
 	return len(f) > 0 && strings.EqualFold(f[0], "nomatch")
 }
 
+// neutralAction reports whether f, the action right after a Postfix
+// table entry, does not accept the client: DUNNO ("pretend that the
+// lookup key was not found") and the non-final actions (WARN, INFO,
+// PREPEND, FILTER, REDIRECT, BCC...) end the table lookup and leave the
+// verdict to the next restriction, and a restriction name
+// (permit_mynetworks, reject_...) passes only some clients. Such entries
+// are not part of the allowlist, and shadow later lines as a REJECT does.
+func neutralAction(f string) bool {
+	switch w := strings.ToLower(f); w {
+	case "dunno", "warn", "info", "prepend", "filter", "redirect", "bcc", "return", "hold":
+		return true
+	default:
+		return strings.HasPrefix(w, "permit_") || strings.HasPrefix(w, "reject_") || strings.HasPrefix(w, "check_") || strings.HasPrefix(w, "defer_")
+	}
+}
+
+// neutralAfter reports whether the word after the line's first entry
+// (ending at byte end) is a neutral action: a Postfix table line is one
+// key and its action, and the action text may hold addresses of its own
+// (FILTER smtp:[127.0.0.1]:10025).
+func neutralAfter(line string, end int) bool {
+	f := strings.Fields(line[end:])
+	return len(f) > 0 && neutralAction(f[0])
+}
+
 var denyWords = map[string]bool{
 	"nomatch": true,
 	"reject":  true, "drop": true, "deny": true, "discard": true, "defer": true, "hold": true,
@@ -689,7 +717,7 @@ func denyLine(line string, lastEnd int) bool {
 		if replycode.Refusal(f) {
 			return true
 		}
-		if denyWords[strings.ToLower(f)] {
+		if denyWords[strings.ToLower(f)] || neutralAction(f) {
 			return true
 		}
 		break

@@ -143,3 +143,34 @@ func TestAuditIpsetNomatch(t *testing.T) {
 		assert.Equal(t, KindMissing, rep.Ranges[0].Status)
 	}
 }
+
+// TestAuditNeutralActions: in a Postfix access or cidr table, DUNNO, the
+// non-final actions and restriction names do not accept the client; an
+// entry with one of them is not part of the allowlist.
+func TestAuditNeutralActions(t *testing.T) {
+	us := regions.SetOf(regions.US)
+	var lines []string
+	for _, l := range strings.Split(exportText(t, "plain", us), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	table := func(first string) string {
+		var b strings.Builder
+		for i, l := range lines {
+			a := "OK"
+			if i == 0 {
+				a = first
+			}
+			b.WriteString(l + "\t" + a + "\n")
+		}
+		return b.String()
+	}
+	require.True(t, Audit(parse(t, table("OK")), Options{Regions: us}).OK)
+	for _, a := range []string{"DUNNO", "dunno", "WARN seen", "INFO x", "PREPEND X-A: b", "FILTER smtp:[127.0.0.1]:10025", "REDIRECT a@b", "BCC a@b", "permit_mynetworks", "reject_unknown_client_hostname"} {
+		rep := Audit(parse(t, table(a)), Options{Regions: us})
+		assert.False(t, rep.OK, a)
+		require.NotEmpty(t, rep.Ranges, a)
+		assert.Equal(t, lines[0], rep.Ranges[0].Prefix, a)
+	}
+}
