@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -90,6 +91,7 @@ func Parse(r io.Reader) ([]Entry, error) {
 	spf := false  // an SPF record began: its other mechanisms are checked too
 	inBlock := "" // the end marker of an open block comment
 	var ifs []ifBlock
+	var starts []int // each entry's byte offset in its line
 	for sc.Scan() {
 		n++
 		line := sc.Text()
@@ -113,6 +115,9 @@ func Parse(r io.Reader) ([]Entry, error) {
 			continue
 		} else if w == "if" && len(toks) > 1 && (toks[1].s != "" && strings.IndexByte(line[toks[0].end:toks[1].start], '(') < 0) {
 			ifs = append(ifs, ifCond(line, toks, n, bang, &out))
+			for len(starts) < len(out) {
+				starts = append(starts, toks[1].start)
+			}
 			continue
 		}
 		start := len(out)
@@ -124,6 +129,7 @@ func Parse(r io.Reader) ([]Entry, error) {
 			if spf {
 				if why := spfTerm(toks[k].s); why != "" {
 					out = append(out, Entry{Line: n, Text: toks[k].s, Invalid: why})
+					starts = append(starts, toks[k].start)
 					lastEnd = toks[k].end
 					continue
 				}
@@ -138,6 +144,7 @@ func Parse(r io.Reader) ([]Entry, error) {
 				e.Line = n
 			}
 			out = append(out, e)
+			starts = append(starts, toks[k].start)
 			k += used
 			lastEnd = toks[k].end
 			if firstEnd < 0 {
@@ -148,6 +155,9 @@ func Parse(r io.Reader) ([]Entry, error) {
 			for i := start; i < len(out); i++ {
 				clipToIfs(&out[i], ifs)
 			}
+		}
+		if start < len(out) && strings.Contains(strings.ToLower(line), "remove") {
+			markRemoved(line, out[start:], starts[start:])
 		}
 		if lastEnd >= 0 && (denyLine(line, lastEnd) || firstEnd >= 0 && neutralAfter(line, firstEnd)) {
 			exclude := nomatch(line, lastEnd)
@@ -285,6 +295,30 @@ func clipToIfs(e *Entry, ifs []ifBlock) {
 		}
 	}
 	e.Range = rg
+}
+
+// addRemove finds PowerShell hashtable keys "Add=" and "Remove=" (any
+// case, spaces around '=').
+var addRemove = regexp.MustCompile(`(?i)\b(add|remove)\s*=`)
+
+// markRemoved marks the entries of a line that stand in a PowerShell
+// @{Remove=...} (Set-HostedConnectionFilterPolicy -IPAllowList,
+// Set-ReceiveConnector -RemoteIPRanges): they are taken out of the list,
+// so they are not allowed wherever they stand (Deny and Exclude).
+func markRemoved(line string, es []Entry, starts []int) {
+	keys := addRemove.FindAllStringSubmatchIndex(line, -1)
+	for i := range es {
+		remove := false
+		for _, k := range keys {
+			if k[0] > starts[i] {
+				break
+			}
+			remove = strings.EqualFold(line[k[2]:k[3]], "remove")
+		}
+		if remove {
+			es[i].Deny, es[i].Exclude = true, true
+		}
+	}
 }
 
 // cutSlashComment drops a "//" comment that follows a ';' (named.conf:

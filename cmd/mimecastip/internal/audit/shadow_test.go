@@ -174,3 +174,26 @@ func TestAuditNeutralActions(t *testing.T) {
 		assert.Equal(t, lines[0], rep.Ranges[0].Prefix, a)
 	}
 }
+
+// TestAuditPowerShellRemove: entries in a PowerShell @{Remove=...} are
+// taken out of the list, not allowed.
+func TestAuditPowerShellRemove(t *testing.T) {
+	us := regions.SetOf(regions.US)
+	var q []string
+	for _, l := range strings.Split(exportText(t, "plain", us), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			q = append(q, `"`+l+`"`)
+		}
+	}
+	add := "Set-ReceiveConnector Mimecast -RemoteIPRanges @{Add=" + strings.Join(q, ",") + "}\n"
+	require.True(t, Audit(parse(t, add), Options{Regions: us}).OK)
+	for _, rm := range []string{
+		`Set-ReceiveConnector Mimecast -RemoteIPRanges @{Remove="170.10.128.0/22"}` + "\n",
+		`Set-HostedConnectionFilterPolicy -Identity Default -IPAllowList @{Add="8.8.8.8"; remove = "170.10.128.0/22"}` + "\n",
+	} {
+		rep := Audit(parse(t, add+rm), Options{Regions: us})
+		assert.False(t, rep.OK, rm)
+		require.NotEmpty(t, rep.Ranges, rm)
+		assert.Equal(t, "170.10.128.0/24", rep.Ranges[0].Prefix, rm)
+	}
+}
