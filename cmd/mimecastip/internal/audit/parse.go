@@ -65,6 +65,10 @@ type Entry struct {
 	// take its addresses from every allow entry, earlier or later (Deny is
 	// set too).
 	Exclude bool
+	// Neutral is set for an iptables rule whose target neither accepts
+	// nor rejects (-j LOG, RETURN, MARK, a user chain): the entry allows
+	// nothing and shadows nothing (Deny is set too).
+	Neutral bool
 	// Invalid, when not empty, says why the entry cannot be used (not an
 	// address, a prefix length out of range, a reversed range, an
 	// IPv4-mapped IPv6 prefix); Range is then zero.
@@ -154,6 +158,11 @@ func Parse(r io.Reader) ([]Entry, error) {
 		if len(ifs) > 0 {
 			for i := start; i < len(out); i++ {
 				clipToIfs(&out[i], ifs)
+			}
+		}
+		if start < len(out) && !out[start].Deny && neutralTarget(line) {
+			for i := start; i < len(out); i++ {
+				out[i].Deny, out[i].Neutral = true, true
 			}
 		}
 		if start < len(out) && strings.Contains(strings.ToLower(line), "remove") {
@@ -295,6 +304,25 @@ func clipToIfs(e *Entry, ifs []ifBlock) {
 		}
 	}
 	e.Range = rg
+}
+
+// jumpTarget finds an iptables rule's target.
+var jumpTarget = regexp.MustCompile(`(?:^|\s)(?:-j|--jump)\s+(\S+)`)
+
+// neutralTarget reports whether line is an iptables rule whose target is
+// not ACCEPT nor a rejecting one: LOG, RETURN, MARK, a user chain. Its
+// addresses are not allowed by it (a user chain is not followed: when in
+// doubt, not allowed).
+func neutralTarget(line string) bool {
+	m := jumpTarget.FindStringSubmatch(line)
+	if m == nil {
+		return false
+	}
+	switch strings.ToUpper(m[1]) {
+	case "ACCEPT", "REJECT", "DROP":
+		return false
+	}
+	return true
 }
 
 // addRemove finds PowerShell hashtable keys "Add=" and "Remove=" (any

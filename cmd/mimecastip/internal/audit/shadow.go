@@ -50,7 +50,7 @@ func firstMatch(entries []Entry) iprange.Set {
 	var ivs []iv
 	denies := false
 	for i, e := range entries {
-		if e.Invalid == "" && e.Range.From.IsValid() {
+		if e.Invalid == "" && !e.Neutral && e.Range.From.IsValid() {
 			prio := int32(i)
 			if e.Exclude {
 				prio = -1

@@ -197,3 +197,25 @@ func TestAuditPowerShellRemove(t *testing.T) {
 		assert.Equal(t, "170.10.128.0/24", rep.Ranges[0].Prefix, rm)
 	}
 }
+
+// TestAuditIptablesTargets: an iptables rule allows its addresses only
+// with -j ACCEPT; -j LOG, RETURN or a user chain allows nothing, and
+// (non-terminating) shadows nothing: LOG before ACCEPT stays OK.
+func TestAuditIptablesTargets(t *testing.T) {
+	us := regions.SetOf(regions.US)
+	var b strings.Builder
+	for _, l := range strings.Split(exportText(t, "plain", us), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") && l != "170.10.128.0/22" {
+			b.WriteString("-A INPUT -p tcp --dport 25 -s " + l + " -j ACCEPT\n")
+		}
+	}
+	rest := b.String()
+	require.True(t, Audit(parse(t, rest+"-A INPUT -s 170.10.128.0/22 -j ACCEPT\n"), Options{Regions: us}).OK)
+	require.True(t, Audit(parse(t, "-A INPUT -s 170.10.128.0/22 -j LOG --log-prefix mc\n"+rest+"-A INPUT -s 170.10.128.0/22 -j ACCEPT\n"), Options{Regions: us}).OK, "LOG before ACCEPT")
+	for _, target := range []string{"LOG", "RETURN", "MARK --set-mark 1", "MIMECAST"} {
+		rep := Audit(parse(t, rest+"-A INPUT -s 170.10.128.0/22 --jump "+target+"\n"), Options{Regions: us})
+		assert.False(t, rep.OK, target)
+		require.NotEmpty(t, rep.Ranges, target)
+		assert.Equal(t, "170.10.128.0/24", rep.Ranges[0].Prefix, target)
+	}
+}
