@@ -12,9 +12,16 @@ region, with interval arithmetic (170.10.128.0/22 covers four published
 writes or as admins paste it: plain lines, single addresses,
 a.b.c.d-e.f.g.h ranges, CIDRs, PowerShell arrays and @{Add=...}, Exchange
 RemoteIPRanges, nft "elements = { ... }", ipset "add" lines, Postfix cidr
-lines with their actions, SPF ip4:/ip6: terms; '#' starts a comment. With
-no FILE, or "-", standard input. Entries on rejecting lines (REJECT, 5NN,
-reject, drop, deny, IPBlockList) are not part of the allowlist.
+lines with their actions, SPF ip4:/ip6: terms; '#' starts a comment, and
+so do ';', "//", "--" and REM at the start of a line, and /* */, <!-- -->
+and <# #>. With no FILE, or "-", standard input. Entries on rejecting
+lines (REJECT, 5NN, reject, drop, deny, IPBlockList, ipset nomatch,
+@{Remove=...}) and on lines whose action does not accept (DUNNO, WARN,
+PREPEND, FILTER, a restriction name; an iptables target other than
+ACCEPT) are not part of the allowlist. The list is read first-match, as
+Postfix tables and firewall chains are: a rejecting entry takes its
+addresses from every later allow entry (shadowed), and the rules of a
+Postfix cidr "if PATTERN ... endif" block match only inside PATTERN.
 
 Errors (exit 1):
   MISSING, PARTIAL  a published range of the region the list lacks, wholly
@@ -36,6 +43,8 @@ Warnings (exit 0):
   retired           a retired Mimecast range: keep it until Mimecast ends
                     the double-run period of a migration, then remove it
   not-mail          a Mimecast website or Web Security address
+  shadowed          an allow entry an earlier rejecting one takes (some of)
+                    its addresses from (the ranges then show as MISSING)
 Info: redundant (covered by earlier entries), deny.
 
 Without --region, the region is the one whose ranges the entries cover
