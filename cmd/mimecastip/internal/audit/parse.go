@@ -316,13 +316,31 @@ var jumpTarget = regexp.MustCompile(`(?:^|\s)(?:-j|--jump)\s+(\S+)`)
 func neutralTarget(line string) bool {
 	m := jumpTarget.FindStringSubmatch(line)
 	if m == nil {
-		return false
+		return nftNeutral(line)
 	}
 	switch strings.ToUpper(m[1]) {
 	case "ACCEPT", "REJECT", "DROP":
 		return false
 	}
 	return true
+}
+
+// nftNeutral reports whether line is an nft rule matching a source
+// address ("ip saddr", "ip6 saddr") whose verdict is not accept, drop or
+// reject (jump, goto, log, counter, return): its addresses are not
+// allowed by it.
+func nftNeutral(line string) bool {
+	words := strings.Fields(strings.ToLower(line))
+	saddr := false
+	for _, w := range words {
+		switch w {
+		case "saddr":
+			saddr = true
+		case "accept", "drop", "reject":
+			return false
+		}
+	}
+	return saddr
 }
 
 // addRemove finds PowerShell hashtable keys "Add=" and "Remove=" (any

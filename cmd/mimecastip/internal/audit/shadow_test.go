@@ -219,3 +219,23 @@ func TestAuditIptablesTargets(t *testing.T) {
 		assert.Equal(t, "170.10.128.0/24", rep.Ranges[0].Prefix, target)
 	}
 }
+
+// TestAuditNftVerdicts: an nft rule allows its source addresses only with
+// an accept verdict; jump, log or counter alone allows nothing.
+func TestAuditNftVerdicts(t *testing.T) {
+	us := regions.SetOf(regions.US)
+	var b strings.Builder
+	for _, l := range strings.Split(exportText(t, "plain", us), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") && l != "170.10.128.0/22" {
+			b.WriteString("tcp dport 25 ip saddr " + l + " accept\n")
+		}
+	}
+	rest := b.String()
+	require.True(t, Audit(parse(t, rest+"ip saddr 170.10.128.0/22 counter accept\n"), Options{Regions: us}).OK)
+	for _, v := range []string{"jump mimecast", "log prefix mc", "counter", "goto x"} {
+		rep := Audit(parse(t, rest+"ip saddr 170.10.128.0/22 "+v+"\n"), Options{Regions: us})
+		assert.False(t, rep.OK, v)
+		require.NotEmpty(t, rep.Ranges, v)
+		assert.Equal(t, "170.10.128.0/24", rep.Ranges[0].Prefix, v)
+	}
+}
