@@ -314,7 +314,10 @@ var jumpTarget = regexp.MustCompile(`(?:^|\s)(?:-j|--jump)\s+(\S+)`)
 // addresses are not allowed by it (a user chain is not followed: when in
 // doubt, not allowed).
 func neutralTarget(line string) bool {
-	m := jumpTarget.FindStringSubmatch(line)
+	var m []string
+	if strings.Contains(line, "-j") { // the regexp only where it can match: it allocates
+		m = jumpTarget.FindStringSubmatch(line)
+	}
 	if m == nil {
 		return nftNeutral(line)
 	}
@@ -330,6 +333,9 @@ func neutralTarget(line string) bool {
 // reject (jump, goto, log, counter, return): its addresses are not
 // allowed by it.
 func nftNeutral(line string) bool {
+	if !containsFold(line, "saddr") {
+		return false
+	}
 	words := strings.Fields(strings.ToLower(line))
 	saddr := false
 	for _, w := range words {
@@ -352,6 +358,9 @@ var addRemove = regexp.MustCompile(`(?i)\b(add|remove)\s*=`)
 // Set-ReceiveConnector -RemoteIPRanges): they are taken out of the list,
 // so they are not allowed wherever they stand (Deny and Exclude).
 func markRemoved(line string, es []Entry, starts []int) {
+	if !strings.Contains(line, "=") { // no key: skip the allocating regexp
+		return
+	}
 	keys := addRemove.FindAllStringSubmatchIndex(line, -1)
 	for i := range es {
 		remove := false
@@ -813,4 +822,19 @@ func denyLine(line string, lastEnd int) bool {
 		deny = deny || denyWords[w]
 	}
 	return deny
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub in
+// any case, without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && (s[i+j]|0x20) == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
 }
