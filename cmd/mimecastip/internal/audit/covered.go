@@ -60,26 +60,47 @@ func (a key) next() (key, bool) {
 // that is the earliest for no segment of its own is covered by earlier
 // ones.
 func coveredByEarlier(entries []Entry) []bool {
-	type iv struct {
-		from, to key
-		i        int32
-	}
-	var ivs []iv
+	var ivs []interval
 	for i, e := range entries {
 		if e.Invalid == "" && !e.Deny && e.Range.From.IsValid() {
-			ivs = append(ivs, iv{keyOf(e.Range.From), keyOf(e.Range.To), int32(i)})
+			ivs = append(ivs, interval{keyOf(e.Range.From), keyOf(e.Range.To), int32(i), int32(i)})
 		}
 	}
 	covered := make([]bool, len(entries))
 	if len(ivs) == 0 {
 		return covered
 	}
-	// The entries' indexes in order, for the answer; then by start.
+	// The entries' indexes in order, for the answer.
 	order := make([]int32, len(ivs))
 	for j, v := range ivs {
 		order[j] = v.i
 	}
-	slices.SortFunc(ivs, func(a, b iv) int { return a.from.cmp(b.from) })
+	owns := make([]bool, len(entries))
+	sweep(ivs, func(_ []key, _ int, top *interval) {
+		if top != nil {
+			owns[top.i] = true
+		}
+	})
+	for _, i := range order {
+		covered[i] = !owns[i]
+	}
+	return covered
+}
+
+// interval is an entry's range in a [sweep]: i is the entry's index, and
+// the interval of lowest prio wins where several cover a point.
+type interval struct {
+	from, to key
+	i, prio  int32
+}
+
+// sweep sorts ivs by start and walks the elementary segments between
+// consecutive endpoints: for each segment start coords[j] it calls visit
+// with the winning interval over it, or nil when none covers it. It takes
+// O(n log n) time and O(n) memory (a min-heap by prio of the open
+// intervals).
+func sweep(ivs []interval, visit func(coords []key, j int, top *interval)) {
+	slices.SortFunc(ivs, func(a, b interval) int { return a.from.cmp(b.from) })
 	coords := make([]key, 0, 2*len(ivs))
 	for _, v := range ivs {
 		coords = append(coords, v.from)
@@ -90,10 +111,8 @@ func coveredByEarlier(entries []Entry) []bool {
 	slices.SortFunc(coords, key.cmp)
 	coords = slices.Compact(coords)
 
-	owns := make([]bool, len(entries))
-	// A min-heap of positions in ivs, ordered by entry index.
-	var h []int32
-	less := func(x, y int32) bool { return ivs[x].i < ivs[y].i }
+	var h []int32 // min-heap of positions in ivs, by prio
+	less := func(x, y int32) bool { return ivs[x].prio < ivs[y].prio }
 	push := func(x int32) {
 		h = append(h, x)
 		for c := len(h) - 1; c > 0; {
@@ -125,7 +144,7 @@ func coveredByEarlier(entries []Entry) []bool {
 		}
 	}
 	p := 0
-	for _, c := range coords {
+	for j, c := range coords {
 		for p < len(ivs) && ivs[p].from == c {
 			push(int32(p))
 			p++
@@ -133,12 +152,10 @@ func coveredByEarlier(entries []Entry) []bool {
 		for len(h) > 0 && ivs[h[0]].to.cmp(c) < 0 {
 			pop()
 		}
-		if len(h) > 0 {
-			owns[ivs[h[0]].i] = true
+		if len(h) == 0 {
+			visit(coords, j, nil)
+		} else {
+			visit(coords, j, &ivs[h[0]])
 		}
 	}
-	for _, i := range order {
-		covered[i] = !owns[i]
-	}
-	return covered
 }

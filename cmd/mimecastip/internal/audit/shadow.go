@@ -42,12 +42,7 @@ func (a key) prev() key {
 // O(n log n) time and O(n) memory: the sweep of [coveredByEarlier], with
 // the rejecting entries in it.
 func firstMatch(entries []Entry) iprange.Set {
-	type iv struct {
-		from, to key
-		i        int32
-		prio     int32 // the entry's index; -1 for an ipset nomatch entry
-	}
-	var ivs []iv
+	var ivs []interval // prio: the entry's index; -1 for an ipset nomatch entry
 	denies := false
 	for i, e := range entries {
 		if e.Invalid == "" && !e.Neutral && e.Range.From.IsValid() {
@@ -55,77 +50,26 @@ func firstMatch(entries []Entry) iprange.Set {
 			if e.Exclude {
 				prio = -1
 			}
-			ivs = append(ivs, iv{keyOf(e.Range.From), keyOf(e.Range.To), int32(i), prio})
+			ivs = append(ivs, interval{keyOf(e.Range.From), keyOf(e.Range.To), int32(i), prio})
 			denies = denies || e.Deny
 		}
 	}
 	if !denies {
 		return allowSet(entries)
 	}
-	slices.SortFunc(ivs, func(a, b iv) int { return a.from.cmp(b.from) })
-	coords := make([]key, 0, 2*len(ivs))
-	for _, v := range ivs {
-		coords = append(coords, v.from)
-		if n, ok := v.to.next(); ok {
-			coords = append(coords, n)
-		}
-	}
-	slices.SortFunc(coords, key.cmp)
-	coords = slices.Compact(coords)
-
-	var h []int32 // min-heap of positions in ivs, by entry index
-	less := func(x, y int32) bool { return ivs[x].prio < ivs[y].prio }
-	push := func(x int32) {
-		h = append(h, x)
-		for c := len(h) - 1; c > 0; {
-			p := (c - 1) / 2
-			if !less(h[c], h[p]) {
-				break
-			}
-			h[c], h[p] = h[p], h[c]
-			c = p
-		}
-	}
-	pop := func() {
-		last := len(h) - 1
-		h[0] = h[last]
-		h = h[:last]
-		for p := 0; ; {
-			c := 2*p + 1
-			if c >= len(h) {
-				break
-			}
-			if c+1 < len(h) && less(h[c+1], h[c]) {
-				c++
-			}
-			if !less(h[c], h[p]) {
-				break
-			}
-			h[c], h[p] = h[p], h[c]
-			p = c
-		}
-	}
 	var b iprange.Builder
-	p := 0
-	for j, c := range coords {
-		for p < len(ivs) && ivs[p].from == c {
-			push(int32(p))
-			p++
-		}
-		for len(h) > 0 && ivs[h[0]].to.cmp(c) < 0 {
-			pop()
-		}
-		if len(h) == 0 || entries[ivs[h[0]].i].Deny {
-			continue
+	sweep(ivs, func(coords []key, j int, top *interval) {
+		if top == nil || entries[top.i].Deny {
+			return
 		}
 		// The segment runs to the next endpoint, or to the family's
 		// end, where every entry still open ends.
-		end := ivs[h[0]].to
+		c, end := coords[j], top.to
 		if j+1 < len(coords) && coords[j+1].v6 == c.v6 {
 			end = coords[j+1].prev()
 		}
 		b.AddRange(iprange.Range{From: addrOf(c), To: addrOf(end)})
-	}
+	})
 	return b.Set()
 }
 
