@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -56,7 +57,10 @@ func scanned(t testing.TB, s *Scanner, text []byte) []string {
 func randomLog(rng *rand.Rand, n int) []byte {
 	frags := []string{"170.10.133.5", "207.211.30.45", "8.8.8.8", "1170.10.133.5", "170.10.133.5.6", "2001:db8::1",
 		"::ffff:170.10.133.5", "IPv6:", "ip6:", "[", "]", ":", "::", ".", "q", "x", "v6", "ip", "0", "12", "255",
-		" ", " ", " ", "\n", "\n", "\r\n", ",", "=", "a.b", "1.2.3", "fe80::1%eth0", "Nov 22 07:14:45 "}
+		" ", " ", " ", "\n", "\n", "\r\n", ",", "=", "a.b", "1.2.3", "fe80::1%eth0", "Nov 22 07:14:45 ",
+		// IPv6 without "::" (seven colons two to five bytes apart), near misses, clocks
+		"2001:db8:0:0:1:2:3:4", "1:2:3:4:5:6:7:8", "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "a:bc:def:1234:5:6:7:8", "abcde:1:2:3:4:5:6:7", "1:2:3:4:5:6:7",
+		"0:0:0:0:0:ffff:170.10.133.5", "2a01:4f8:c0c:1::", "07:14:45.123", "dead:beef", "f:", ":f", "1234"}
 	var b bytes.Buffer
 	for i := 0; i < n; i++ {
 		b.WriteString(frags[rng.IntN(len(frags))])
@@ -108,4 +112,32 @@ func slicesEqual(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestScanGrowsChunks: lines longer than the size chunks start at are
+// read whole (the chunk grows, up to MaxLine), also when such a line
+// starts at the end of another chunk; a line over MaxLine is skipped and
+// reported with its number, and the lines after it are still read.
+func TestScanGrowsChunks(t *testing.T) {
+	var b bytes.Buffer
+	sizes := []int{10, chunkSize - 30, 5, chunkSize + 7, 3*chunkSize + 11, 20, MaxLineLength + 5, 40, 2*chunkSize - 1, 7}
+	for i, n := range sizes {
+		fmt.Fprintf(&b, "%d 170.10.133.%d %s end 207.211.30.%d\n", i+1, i, strings.Repeat("x", n), i)
+	}
+	text := b.Bytes()
+	want := MaskOf(mimecastip.Mimecast)
+	var long []int
+	s := &Scanner{Classifier: mimecastip.Default(), Want: want, Workers: 2,
+		LongLine: func(num int, length int64) { long = append(long, num) }}
+	got := scanned(t, s, text)
+	var ref []string
+	for _, l := range perLine(text, want) {
+		if !strings.HasPrefix(l, "7 ") { // line 7 is over MaxLine
+			ref = append(ref, l)
+		}
+	}
+	require.Len(t, ref, len(sizes)-1)
+	require.Equal(t, ref, got)
+	require.Equal(t, []int{7}, long)
+	require.Equal(t, len(sizes), s.Stats().Lines)
 }

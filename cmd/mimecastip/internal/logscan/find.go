@@ -101,39 +101,46 @@ func Find(dst []Match, line []byte) []Match {
 			i = p + 1
 			continue
 		}
-		i = p
-		for i > 0 && class[line[i-1]]&cRun != 0 {
-			i--
-		}
-		j, colons, dots, double := i, 0, 0, false
-		for ; j < n; j++ {
-			c := class[line[j]]
-			if c&cRun == 0 {
-				break
-			}
-			if c == cColon {
-				colons++
-				if j > i && line[j-1] == ':' {
-					double = true
-				}
-			} else if c == cDot {
-				dots++
-			}
-		}
-		// An IPv6 address has "::" or seven colons (a timestamp has two).
-		if colons >= 7 || double && colons >= 2 {
-			if m, ok := find6(line, i, j); ok {
-				dst = append(dst, m)
-				i = j
-				continue
-			}
-		}
-		if dots >= 3 {
-			dst = find4(dst, line, i, j)
-		}
-		i = j
+		dst, i = runAt(dst, line, p)
 	}
 	return dst
+}
+
+// runAt reads the run of address characters around line[p] (a '.' or
+// ':'), appends the addresses in it to dst and returns the extended slice
+// and the index after the run. A run gives the same addresses whichever
+// of its bytes p is.
+func runAt(dst []Match, line []byte, p int) ([]Match, int) {
+	n := len(line)
+	i := p
+	for i > 0 && class[line[i-1]]&cRun != 0 {
+		i--
+	}
+	j, colons, dots, double := i, 0, 0, false
+	for ; j < n; j++ {
+		c := class[line[j]]
+		if c&cRun == 0 {
+			break
+		}
+		if c == cColon {
+			colons++
+			if j > i && line[j-1] == ':' {
+				double = true
+			}
+		} else if c == cDot {
+			dots++
+		}
+	}
+	// An IPv6 address has "::" or seven colons (a timestamp has two).
+	if colons >= 7 || double && colons >= 2 {
+		if m, ok := find6(line, i, j); ok {
+			return append(dst, m), j
+		}
+	}
+	if dots >= 3 {
+		dst = find4(dst, line, i, j)
+	}
+	return dst, j
 }
 
 const (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/bits"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -130,14 +131,18 @@ var ErrLineTooLong = errors.New("line too long")
 
 // chunk is a run of whole lines read from the input, with what a worker
 // found in them.
+//
+// Line numbers in a chunk count from 1 at its first line: the lines of
+// the chunks before it are known only when they have been scanned, and
+// the callback loop adds them.
 type chunk struct {
-	buf   []byte // capacity maxLine
-	data  []byte // whole lines (the last line of the input may lack its newline)
-	first int    // number of the first line of data
-	// a line skipped because it is too long, after data (skipLen > 0)
-	skipNum int
+	buf  []byte // at most maxLine bytes; starts at chunkSize and grows for a long line
+	data []byte // whole lines (the last line of the input may lack its newline)
+	nls  int    // newlines in data
+	// a line skipped because it is too long, after data (skipLen > 0);
+	// its number is nls+1
 	skipLen int64
-	err     error       // a read error after data and skip
+	err     error       // a read error after data and skip (at line nls+1)
 	ferr    *LineError  // the first line of a known format that cannot be read
 	doubts  []LineError // lines of a known format whose client is in doubt
 	lines   int         // lines in data
@@ -149,7 +154,15 @@ type chunk struct {
 	matches []Match
 	results []mimecastip.Result
 	done    chan struct{}
+
+	// bit maps of data (see chunkMasks); cand is dot4 with the colons
+	// that may be in IPv6 addresses added
+	cand, colon, nl []uint64
 }
+
+// chunkSize is the size a chunk starts at: what the two bit maps and
+// the data of one chunk keep in a core's cache.
+const chunkSize = 256 << 10
 
 type selected struct {
 	num, start, end int // line number, data[start:end]
@@ -176,7 +189,7 @@ func (s *Scanner) setup() {
 	s.pool = make([]*chunk, n)
 	s.free = make(chan *chunk, n)
 	for i := range s.pool {
-		s.pool[i] = &chunk{buf: make([]byte, ml), done: make(chan struct{}, 1)}
+		s.pool[i] = &chunk{buf: make([]byte, min(ml, chunkSize)), done: make(chan struct{}, 1)}
 	}
 }
 
@@ -216,13 +229,14 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 	var long *LineError
 	l := &Line{}
 	s.stats = Stats{}
+	base := 0 // lines before the chunk
 	for c := range order {
 		<-c.done
 		s.stats.Lines += c.lines
 		s.stats.Recognized += c.known
 		if c.unread > 0 {
 			if s.stats.Unread == 0 {
-				s.stats.FirstUnread = c.unread1
+				s.stats.FirstUnread = base + c.unread1
 			}
 			s.stats.Unread += c.unread
 		}
@@ -231,7 +245,7 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 		}
 		if first == nil {
 			for _, sl := range c.sel {
-				l.Num, l.Text = sl.num, c.data[sl.start:sl.end]
+				l.Num, l.Text = base+sl.num, c.data[sl.start:sl.end]
 				l.Matches, l.Results = c.matches[sl.m0:sl.m1], c.results[sl.m0:sl.m1]
 				l.Wanted, l.Format, l.Time = sl.wanted, "", c.data[sl.t0:sl.t1]
 				if sl.format >= 0 {
@@ -255,25 +269,30 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 				break
 			}
 			if s.Doubt != nil {
-				s.Doubt(c.doubts[i].Line, c.doubts[i].Err.Error())
+				s.Doubt(base+c.doubts[i].Line, c.doubts[i].Err.Error())
 			} else if long == nil {
 				e := c.doubts[i]
+				e.Line += base
 				long = &e
 			}
 		}
 		if first == nil && c.ferr != nil {
-			first = c.ferr
+			first = &LineError{base + c.ferr.Line, c.ferr.Err}
 			stop.Store(true)
 		}
 		if first == nil && c.skipLen > 0 {
 			if s.LongLine != nil {
-				s.LongLine(c.skipNum, c.skipLen)
+				s.LongLine(base+c.nls+1, c.skipLen)
 			} else if long == nil {
-				long = &LineError{c.skipNum, ErrLineTooLong}
+				long = &LineError{base + c.nls + 1, ErrLineTooLong}
 			}
 		}
 		if first == nil && c.err != nil {
-			first = c.err
+			first = &LineError{base + c.nls + 1, c.err}
+		}
+		base += c.nls
+		if c.skipLen > 0 {
+			base++
 		}
 		s.free <- c
 	}
@@ -289,37 +308,46 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool) {
 	defer close(order)
 	defer close(work)
-	line := 1
 	var pending []byte // the start of a line, at the end of the previous buffer
 	var rerr error     // the reader's error (io.EOF at the end)
 	started := false   // a chunk of lines was sent
 	for (rerr == nil || len(pending) > 0) && !stop.Load() {
 		c := <-s.free
 		c.data, c.sel, c.matches, c.results = nil, c.sel[:0], c.matches[:0], c.results[:0]
-		c.skipLen, c.err, c.ferr, c.lines, c.known, c.unread = 0, nil, nil, 0, 0, 0
+		c.skipLen, c.err, c.ferr, c.lines, c.nls, c.known, c.unread = 0, nil, nil, 0, 0, 0, 0
 		c.doubts = c.doubts[:0]
-		c.first = line
+		if len(pending) > len(c.buf) {
+			c.buf = make([]byte, s.grown(len(c.buf), len(pending)))
+		}
 		n := copy(c.buf, pending)
 		pending = nil
-		// Read until a newline arrives (so that a pipe is scanned as it
-		// comes), the buffer is full, or the input ends.
-		for rerr == nil && n < len(c.buf) {
-			k, err := r.Read(c.buf[n:])
-			n += k
-			if err != nil {
-				rerr = err
-			} else if k > 0 && bytes.IndexByte(c.buf[n-k:n], '\n') >= 0 {
+		for {
+			// Read until a newline arrives (so that a pipe is scanned as
+			// it comes), the buffer is full, or the input ends.
+			for rerr == nil && n < len(c.buf) {
+				k, err := r.Read(c.buf[n:])
+				n += k
+				if err != nil {
+					rerr = err
+				} else if k > 0 && bytes.IndexByte(c.buf[n-k:n], '\n') >= 0 {
+					break
+				}
+			}
+			if rerr != nil || n < len(c.buf) || len(c.buf) >= s.maxLine || bytes.LastIndexByte(c.buf[:n], '\n') >= 0 {
 				break
 			}
+			// A full buffer with no newline, shorter than MaxLine: grow it.
+			b := make([]byte, s.grown(len(c.buf), n+1))
+			copy(b, c.buf[:n])
+			c.buf = b
 		}
 		if rerr != nil {
 			c.data = c.buf[:n] // all that is left; the last line may lack its newline
 			if !started && s.Inbound != nil {
 				s.Inbound.header(c.data)
 			}
-			line += bytes.Count(c.data, nl)
 			if rerr != io.EOF {
-				c.err = &LineError{line, rerr}
+				c.err = rerr
 			}
 			work <- c
 			order <- c
@@ -331,7 +359,6 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 				s.Inbound.header(c.data)
 			}
 			started = true
-			line += bytes.Count(c.data, nl)
 			work <- c
 			order <- c
 			continue
@@ -354,11 +381,10 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 				rerr = err
 			}
 		}
-		c.skipNum, c.skipLen = line, length
+		c.skipLen = length
 		if rerr != nil && rerr != io.EOF {
-			c.err = &LineError{line, rerr}
+			c.err = rerr
 		}
-		line++
 		work <- c
 		order <- c
 		if c.err != nil {
@@ -367,21 +393,82 @@ func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool
 	}
 }
 
-var nl = []byte{'\n'}
+// grown returns the size of a chunk buffer of size n grown to hold at
+// least need bytes: doubled, at most maxLine.
+func (s *Scanner) grown(n, need int) int {
+	for n < need {
+		n *= 2
+	}
+	return min(n, s.maxLine)
+}
 
 // scanChunk finds the selected lines of c.
 func (s *Scanner) scanChunk(c *chunk) {
+	if s.Inbound == nil && !s.OpenRelay {
+		s.scanAddresses(c)
+		return
+	}
 	data := c.data
-	num := c.first
+	num := 1
 	for start := 0; start < len(data); num++ {
 		end := len(data)
 		if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
 			end = start + i + 1
+			c.nls++
 		}
 		s.line1(c, num, start, end)
 		start = end
 	}
-	c.lines = num - c.first
+	c.lines = num - 1
+}
+
+// scanAddresses finds the lines of c that hold an address of a wanted
+// class, visiting only the runs that [chunkMasks] marks: for each such
+// line the addresses are those [Find] returns.
+func (s *Scanner) scanAddresses(c *chunk) {
+	data := c.data
+	n := len(data)
+	words := maskWords(n)
+	if cap(c.cand) < words {
+		c.cand, c.colon, c.nl = make([]uint64, words), make([]uint64, words), make([]uint64, words)
+	}
+	cand, colon, nlm := c.cand[:words], c.colon[:words], c.nl[:words]
+	chunkMasks(data, cand, colon, nlm)
+	for w := range words {
+		var n1, n2 uint64
+		if w+1 < words {
+			n1 = colon[w+1]
+			if w+2 < words {
+				n2 = colon[w+2]
+			}
+		}
+		cand[w] |= v6Candidates(colon[w], n1, n2)
+		c.nls += bits.OnesCount64(nlm[w])
+	}
+	c.lines = c.nls
+	if n > 0 && data[n-1] != '\n' {
+		c.lines++
+	}
+	counted, num := 0, 1 // the line at data[counted] is line num
+	for p := nextBit(cand, 0, n); p >= 0; {
+		start := prevBit(nlm, p) + 1
+		end := nextBit(nlm, p, n) + 1
+		if end == 0 {
+			end = n
+		}
+		line := data[start:end]
+		m0 := len(c.matches)
+		for p >= 0 && p < end {
+			var j int
+			c.matches, j = runAt(c.matches, line, p-start)
+			p = nextBit(cand, start+j, n)
+		}
+		if len(c.matches) > m0 {
+			num += countBits(nlm, counted, start)
+			counted = start
+			s.classify(c, num, start, end, m0, -1, -1, -1)
+		}
+	}
 }
 
 func (s *Scanner) line1(c *chunk, num, start, end int) {
@@ -426,6 +513,13 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 	} else {
 		c.matches = Find(c.matches, text)
 	}
+	s.classify(c, num, start, end, m0, format, t0, t1)
+}
+
+// classify looks up c.matches[m0:], the addresses of line num
+// (c.data[start:end]), and selects the line when one is wanted.
+func (s *Scanner) classify(c *chunk, num, start, end, m0 int, format int8, t0, t1 int) {
+	text := c.data[start:end]
 	if len(c.matches) == m0 {
 		return
 	}

@@ -1,0 +1,15 @@
+//go:build amd64 && !purego
+
+package logscan
+
+// masksSSE2 is masksSWAR sixteen bytes at a time (SSE2, which every
+// amd64 processor has).
+//
+//go:noescape
+func masksSSE2(p *byte, words int, dot4, colon, nl *uint64)
+
+func masksFast(buf []byte, dot4, colon, nl []uint64) {
+	n := len(nl)
+	_, _, _ = buf[64*n+1], dot4[n-1], colon[n-1]
+	masksSSE2(&buf[1], n, &dot4[0], &colon[0], &nl[0])
+}

@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package logscan
+
+func masksFast(buf []byte, dot4, colon, nl []uint64) { masksSWAR(buf, dot4, colon, nl) }

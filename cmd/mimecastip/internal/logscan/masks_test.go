@@ -1,0 +1,117 @@
+package logscan
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// masksRef is the definition of the bit maps, one byte at a time.
+func masksRef(data []byte) (dot4, colon, nl []uint64) {
+	w := maskWords(len(data))
+	dot4, colon, nl = make([]uint64, w), make([]uint64, w), make([]uint64, w)
+	isDigit := func(k int) bool { return k >= 0 && k < len(data) && data[k] >= '0' && data[k] <= '9' }
+	for k, c := range data {
+		b := uint64(1) << (k % 64)
+		if c == '.' && isDigit(k-1) && isDigit(k+1) {
+			dot4[k/64] |= b
+		}
+		if c == ':' {
+			colon[k/64] |= b
+		}
+		if c == '\n' {
+			nl[k/64] |= b
+		}
+	}
+	return
+}
+
+// randomText is text rich in the bytes the masks look at (digits, dots,
+// colons, newlines) and in bytes around them ('/', '9'+1, 0x80+'0', 0xff).
+func randomText(r *rand.Rand, n int) []byte {
+	const alphabet = "0123456789..::\n\n/;@`aAfFgG \x00\x7f\x80\xb0\xb9\xba\xff\xae\xba"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return b
+}
+
+func TestChunkMasks(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 400 {
+		for range 5 {
+			data := randomText(r, n)
+			d, c, l := masksRef(data)
+			w := maskWords(n)
+			// stale bits in the maps must be overwritten
+			gd, gc, gl := make([]uint64, w+1), make([]uint64, w+1), make([]uint64, w+1)
+			for i := range gd {
+				gd[i], gc[i], gl[i] = ^uint64(0), ^uint64(0), ^uint64(0)
+			}
+			chunkMasks(data, gd, gc, gl)
+			require.Equal(t, d, gd[:w], "dot4, %d bytes %q", n, data)
+			require.Equal(t, c, gc[:w], "colon, %d bytes", n)
+			require.Equal(t, l, gl[:w], "nl, %d bytes", n)
+		}
+	}
+}
+
+// TestMasksSWAR checks the portable fast path (used where there is no
+// assembly) against the definition, on this machine too.
+func TestMasksSWAR(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for words := 1; words < 20; words++ {
+		for range 20 {
+			buf := randomText(r, 64*words+2)
+			d, c, l := masksRef(buf)
+			gd, gc, gl := make([]uint64, words), make([]uint64, words), make([]uint64, words)
+			masksSWAR(buf, gd, gc, gl)
+			// buf[1:] is word 0 of the result: shift the reference by one byte
+			for w := range words {
+				ref := func(m []uint64) uint64 { return shr(m[w], m[w+1], 1) }
+				require.Equal(t, ref(d), gd[w], "dot4 word %d", w)
+				require.Equal(t, ref(c), gc[w], "colon word %d", w)
+				require.Equal(t, ref(l), gl[w], "nl word %d", w)
+			}
+		}
+	}
+}
+
+func TestBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		n := r.IntN(300)
+		m := make([]uint64, maskWords(n)+1)
+		var set []int
+		for k := range n {
+			if r.IntN(20) == 0 {
+				m[k/64] |= 1 << (k % 64)
+				set = append(set, k)
+			}
+		}
+		if len(m) > 0 {
+			m[len(m)-1] |= 1 << 63 // beyond n: never reported
+		}
+		from, to := r.IntN(n+1), r.IntN(n+1)
+		if from > to {
+			from, to = to, from
+		}
+		wantNext, wantPrev, wantCount := -1, -1, 0
+		for _, k := range set {
+			if k >= from && wantNext < 0 {
+				wantNext = k
+			}
+			if k < to {
+				wantPrev = k
+			}
+			if k >= from && k < to {
+				wantCount++
+			}
+		}
+		require.Equal(t, wantNext, nextBit(m, from, n), "nextBit(%d) of %v", from, set)
+		require.Equal(t, wantPrev, prevBit(m, to), "prevBit(%d) of %v", to, set)
+		require.Equal(t, wantCount, countBits(m, from, to), "countBits(%d, %d) of %v", from, to, set)
+	}
+}
