@@ -112,6 +112,32 @@ func Find(dst []Match, line []byte) []Match {
 // of its bytes p is.
 func runAt(dst []Match, line []byte, p int) ([]Match, int) {
 	n := len(line)
+	if line[p] == '.' {
+		// The common case, a run that is one IPv4 address and nothing
+		// else: parse it at once (the general reading below gives the
+		// same match).
+		i := p
+		for i > 0 && class[line[i-1]] == cDigit {
+			i--
+		}
+		if i < p && (i == 0 || class[line[i-1]]&cRun == 0) {
+			a, e, ok := parse4(line, i)
+			if ok && (e == n || class[line[e]]&(cRun|cWord) == 0) {
+				return append(dst, Match{a, i, e}), e
+			}
+			if !ok {
+				// A run of digits and dots that does not start with an
+				// address ("5.7.1", "2.0.0", "1.2.3.999") holds none.
+				j := p
+				for j < n && class[line[j]]&(cDigit|cDot) != 0 {
+					j++
+				}
+				if j == n || class[line[j]]&cRun == 0 {
+					return dst, j
+				}
+			}
+		}
+	}
 	i := p
 	for i > 0 && class[line[i-1]]&cRun != 0 {
 		i--
@@ -240,27 +266,43 @@ func find4(dst []Match, line []byte, i, j int) []Match {
 }
 
 // parse4 parses a dotted quad at line[k:] and returns it and the index
-// after it.
+// after it: four octets 0-255 of one to three digits, without leading
+// zeros.
 func parse4(line []byte, k int) (netip.Addr, int, bool) {
 	var b [4]byte
+	n := len(line)
 	for o := 0; o < 4; o++ {
 		if o > 0 {
-			if k >= len(line) || line[k] != '.' {
+			if k >= n || line[k] != '.' {
 				return netip.Addr{}, 0, false
 			}
 			k++
 		}
-		v, digits := 0, 0
-		for k < len(line) && class[line[k]] == cDigit {
-			if digits == 3 || digits == 1 && v == 0 {
-				return netip.Addr{}, 0, false // too long, or a leading zero
-			}
-			v = v*10 + int(line[k]-'0')
-			digits++
-			k++
-		}
-		if digits == 0 || v > 255 {
+		if k >= n {
 			return netip.Addr{}, 0, false
+		}
+		v := uint(line[k] - '0')
+		if v > 9 {
+			return netip.Addr{}, 0, false
+		}
+		k++
+		if k < n {
+			if d := uint(line[k] - '0'); d <= 9 {
+				if v == 0 {
+					return netip.Addr{}, 0, false // a leading zero
+				}
+				v = v*10 + d
+				k++
+				if k < n {
+					if d := uint(line[k] - '0'); d <= 9 {
+						v = v*10 + d
+						k++
+						if v > 255 || k < n && uint(line[k]-'0') <= 9 {
+							return netip.Addr{}, 0, false // too large, or too long
+						}
+					}
+				}
+			}
 		}
 		b[o] = byte(v)
 	}

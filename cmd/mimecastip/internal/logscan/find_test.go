@@ -1,11 +1,13 @@
 package logscan
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func found(line string) []string {
@@ -124,4 +126,34 @@ func TestFindNoAllocs(t *testing.T) {
 	line := []byte("Nov 22 07:14:45 mx postfix/smtpd[1234]: 4F9D21E0B3A: client=us-smtp-1.mimecast.com[170.10.133.5]:41234, [IPv6:2001:db8::1]\n")
 	buf := make([]Match, 0, 8)
 	assert.Zero(t, testing.AllocsPerRun(1000, func() { buf = Find(buf[:0], line) }))
+}
+
+// TestParse4 checks parse4 against net/netip on dotted strings of digits
+// (leading zeros, octets over 255, four-digit octets, missing octets).
+func TestParse4(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 200000 {
+		var sb strings.Builder
+		parts := 3 + r.IntN(3)
+		for i := range parts {
+			if i > 0 {
+				sb.WriteByte('.')
+			}
+			for range r.IntN(5) {
+				sb.WriteByte("0012345679"[r.IntN(10)])
+			}
+		}
+		s := sb.String()
+		want, err := netip.ParseAddr(s)
+		got, e, ok := parse4([]byte(s), 0)
+		if err == nil {
+			require.True(t, ok && e == len(s) && got == want, "parse4(%q) = %v %d %v", s, got, e, ok)
+		} else if ok && e == len(s) {
+			t.Fatalf("parse4(%q) = %v, netip says %v", s, got, err)
+		} else if ok {
+			// a shorter prefix parsed: it must be an address, followed by a '.'
+			a, err := netip.ParseAddr(s[:e])
+			require.True(t, err == nil && a == got && s[e] == '.', "parse4(%q) = %v %d", s, got, e)
+		}
+	}
 }

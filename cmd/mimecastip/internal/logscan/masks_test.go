@@ -1,10 +1,14 @@
 package logscan
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/seed-b311f21d/go-mimecastip/cmd/mimecastip/internal/logscan/logtest"
+	"github.com/seed-b311f21d/go-mimecastip/mimecastip"
 )
 
 // masksRef is the definition of the bit maps, one byte at a time.
@@ -113,5 +117,50 @@ func TestBits(t *testing.T) {
 		require.Equal(t, wantNext, nextBit(m, from, n), "nextBit(%d) of %v", from, set)
 		require.Equal(t, wantPrev, prevBit(m, to), "prevBit(%d) of %v", to, set)
 		require.Equal(t, wantCount, countBits(m, from, to), "countBits(%d, %d) of %v", from, to, set)
+	}
+}
+
+func benchText(b *testing.B) []byte {
+	var log bytes.Buffer
+	hits := []netipPrefix{}
+	for _, r := range mailPrefixes() {
+		hits = append(hits, r.Prefix)
+	}
+	require.NoError(b, logtest.Write(&log, 2000, 3, hits))
+	return log.Bytes()
+}
+
+// BenchmarkChunkMasks measures the bit maps of a chunk of generated log.
+func BenchmarkChunkMasks(b *testing.B) {
+	data := benchText(b)
+	w := maskWords(len(data))
+	d, c, l := make([]uint64, w), make([]uint64, w), make([]uint64, w)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		chunkMasks(data, d, c, l)
+	}
+}
+
+// BenchmarkMasksSWAR measures the portable fast path on the same chunk.
+func BenchmarkMasksSWAR(b *testing.B) {
+	data := benchText(b)
+	w := (len(data) - 2) / 64
+	d, c, l := make([]uint64, w), make([]uint64, w), make([]uint64, w)
+	b.SetBytes(int64(64 * w))
+	for b.Loop() {
+		masksSWAR(data, d, c, l)
+	}
+}
+
+// BenchmarkScanChunk measures the scan of one chunk by a worker: bit
+// maps, candidates, lookups.
+func BenchmarkScanChunk(b *testing.B) {
+	data := benchText(b)
+	s := &Scanner{Classifier: mimecastip.Default(), Want: MaskOf(mimecastip.Mimecast, mimecastip.NonSPF)}
+	c := &chunk{data: data}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		c.sel, c.matches, c.results, c.nls, c.lines = c.sel[:0], c.matches[:0], c.results[:0], 0, 0
+		s.scanChunk(c)
 	}
 }

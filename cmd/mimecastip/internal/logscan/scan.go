@@ -450,24 +450,35 @@ func (s *Scanner) scanAddresses(c *chunk) {
 		c.lines++
 	}
 	counted, num := 0, 1 // the line at data[counted] is line num
-	for p := nextBit(cand, 0, n); p >= 0; {
-		start := prevBit(nlm, p) + 1
-		end := nextBit(nlm, p, n) + 1
-		if end == 0 {
-			end = n
-		}
-		line := data[start:end]
-		m0 := len(c.matches)
-		for p >= 0 && p < end {
+	start, end := 0, 0   // the line being read: data[start:end]
+	next := 0            // candidates before next are in runs already read
+	m0 := 0              // the line's matches are c.matches[m0:]
+	for w, m := range cand {
+		for ; m != 0; m &= m - 1 {
+			p := w<<6 | bits.TrailingZeros64(m)
+			if p < next {
+				continue
+			}
+			if p >= end {
+				if len(c.matches) > m0 && s.classify(c, 0, start, end, m0, -1, -1, -1) {
+					num += countBits(nlm, counted, start)
+					counted = start
+					c.sel[len(c.sel)-1].num = num
+				}
+				start = prevBit(nlm, p) + 1
+				if end = nextBit(nlm, p, n) + 1; end == 0 {
+					end = n
+				}
+				m0 = len(c.matches)
+			}
 			var j int
-			c.matches, j = runAt(c.matches, line, p-start)
-			p = nextBit(cand, start+j, n)
+			c.matches, j = runAt(c.matches, data[start:end], p-start)
+			next = start + j
 		}
-		if len(c.matches) > m0 {
-			num += countBits(nlm, counted, start)
-			counted = start
-			s.classify(c, num, start, end, m0, -1, -1, -1)
-		}
+	}
+	if len(c.matches) > m0 && s.classify(c, 0, start, end, m0, -1, -1, -1) {
+		num += countBits(nlm, counted, start)
+		c.sel[len(c.sel)-1].num = num
 	}
 }
 
@@ -517,11 +528,12 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 }
 
 // classify looks up c.matches[m0:], the addresses of line num
-// (c.data[start:end]), and selects the line when one is wanted.
-func (s *Scanner) classify(c *chunk, num, start, end, m0 int, format int8, t0, t1 int) {
+// (c.data[start:end]), and selects the line when one is wanted; it
+// reports whether it did.
+func (s *Scanner) classify(c *chunk, num, start, end, m0 int, format int8, t0, t1 int) bool {
 	text := c.data[start:end]
 	if len(c.matches) == m0 {
-		return
+		return false
 	}
 	wanted := 0
 	for _, m := range c.matches[m0:] {
@@ -534,7 +546,7 @@ func (s *Scanner) classify(c *chunk, num, start, end, m0 int, format int8, t0, t
 	if wanted == 0 {
 		c.matches = c.matches[:m0]
 		c.results = c.results[:m0]
-		return
+		return false
 	}
 	if t0 < 0 {
 		t0 = prefixLen(text)
@@ -542,6 +554,7 @@ func (s *Scanner) classify(c *chunk, num, start, end, m0 int, format int8, t0, t
 	}
 	c.sel = append(c.sel, selected{num: num, start: start, end: end, m0: m0, m1: len(c.matches), wanted: wanted,
 		t0: start + t0, t1: start + t1, format: format})
+	return true
 }
 
 // LineError is a read error at a line.
