@@ -210,21 +210,34 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 	for _, c := range s.pool {
 		s.free <- c
 	}
-	work := make(chan *chunk, len(s.pool))
+	// Each worker in turn reads the next chunk (so that its bytes are in
+	// the cache of the core that scans them) and queues it for the
+	// callback loop, then scans it while another worker reads.
 	order := make(chan *chunk, len(s.pool))
 	var stop atomic.Bool
+	var turn sync.Mutex
+	f := &feeder{r: r}
 	var wg sync.WaitGroup
-	wg.Add(workers + 1)
-	go func() { defer wg.Done(); s.read(r, work, order, &stop) }()
+	wg.Add(workers)
 	for range workers {
 		go func() {
 			defer wg.Done()
-			for c := range work {
+			for {
+				turn.Lock()
+				if stop.Load() || !f.more() {
+					turn.Unlock()
+					return
+				}
+				c := <-s.free
+				s.fill(f, c)
+				order <- c
+				turn.Unlock()
 				s.scanChunk(c)
 				c.done <- struct{}{}
 			}
 		}()
 	}
+	go func() { wg.Wait(); close(order) }()
 	var first error
 	var long *LineError
 	l := &Line{}
@@ -296,100 +309,96 @@ func (s *Scanner) Scan(r io.Reader, fn func(*Line) error) error {
 		}
 		s.free <- c
 	}
-	wg.Wait()
 	if first == nil && long != nil {
 		return long
 	}
 	return first
 }
 
-// read cuts r into chunks of whole lines and sends each to work (for a
-// worker) and to order (for the callback loop, in input order).
-func (s *Scanner) read(r io.Reader, work, order chan<- *chunk, stop *atomic.Bool) {
-	defer close(order)
-	defer close(work)
-	var pending []byte // the start of a line, at the end of the previous buffer
-	var rerr error     // the reader's error (io.EOF at the end)
-	started := false   // a chunk of lines was sent
-	for (rerr == nil || len(pending) > 0) && !stop.Load() {
-		c := <-s.free
-		c.data, c.sel, c.matches, c.results = nil, c.sel[:0], c.matches[:0], c.results[:0]
-		c.skipLen, c.err, c.ferr, c.lines, c.nls, c.known, c.unread = 0, nil, nil, 0, 0, 0, 0
-		c.doubts = c.doubts[:0]
-		if len(pending) > len(c.buf) {
-			c.buf = make([]byte, s.grown(len(c.buf), len(pending)))
-		}
-		n := copy(c.buf, pending)
-		pending = nil
-		for {
-			// Read until a newline arrives (so that a pipe is scanned as
-			// it comes), the buffer is full, or the input ends.
-			for rerr == nil && n < len(c.buf) {
-				k, err := r.Read(c.buf[n:])
-				n += k
-				if err != nil {
-					rerr = err
-				} else if k > 0 && bytes.IndexByte(c.buf[n-k:n], '\n') >= 0 {
-					break
-				}
-			}
-			if rerr != nil || n < len(c.buf) || len(c.buf) >= s.maxLine || bytes.LastIndexByte(c.buf[:n], '\n') >= 0 {
-				break
-			}
-			// A full buffer with no newline, shorter than MaxLine: grow it.
-			b := make([]byte, s.grown(len(c.buf), n+1))
-			copy(b, c.buf[:n])
-			c.buf = b
-		}
-		if rerr != nil {
-			c.data = c.buf[:n] // all that is left; the last line may lack its newline
-			if !started && s.Inbound != nil {
-				s.Inbound.header(c.data)
-			}
-			if rerr != io.EOF {
-				c.err = rerr
-			}
-			work <- c
-			order <- c
-			break
-		}
-		if last := bytes.LastIndexByte(c.buf[:n], '\n'); last >= 0 {
-			c.data, pending = c.buf[:last+1], c.buf[last+1:n]
-			if !started && s.Inbound != nil {
-				s.Inbound.header(c.data)
-			}
-			started = true
-			work <- c
-			order <- c
-			continue
-		}
-		// The buffer is full and holds no newline: a line longer than
-		// MaxLine. Read on to its end without keeping it.
-		length := int64(n)
-		for rerr == nil {
-			k, err := r.Read(c.buf)
-			if i := bytes.IndexByte(c.buf[:k], '\n'); i >= 0 {
-				length += int64(i + 1)
-				pending = c.buf[i+1 : k] // read only by the next chunk's copy
-				if err != nil {
-					rerr = err
-				}
-				break
-			}
-			length += int64(k)
+// feeder is the state of the input between chunks.
+type feeder struct {
+	r       io.Reader
+	pending []byte // the start of a line, at the end of the previous buffer
+	rerr    error  // the reader's error (io.EOF at the end)
+	started bool   // a chunk of lines was read
+	ended   bool   // no chunk follows (a read error)
+}
+
+// more reports whether another chunk is to be read.
+func (f *feeder) more() bool { return !f.ended && (f.rerr == nil || len(f.pending) > 0) }
+
+// fill reads the next chunk of whole lines of f into c.
+func (s *Scanner) fill(f *feeder, c *chunk) {
+	r := f.r
+	c.data, c.sel, c.matches, c.results = nil, c.sel[:0], c.matches[:0], c.results[:0]
+	c.skipLen, c.err, c.ferr, c.lines, c.nls, c.known, c.unread = 0, nil, nil, 0, 0, 0, 0
+	c.doubts = c.doubts[:0]
+	if len(f.pending) > len(c.buf) {
+		c.buf = make([]byte, s.grown(len(c.buf), len(f.pending)))
+	}
+	n := copy(c.buf, f.pending)
+	f.pending = nil
+	for {
+		// Read until a newline arrives (so that a pipe is scanned as it
+		// comes), the buffer is full, or the input ends.
+		for f.rerr == nil && n < len(c.buf) {
+			k, err := r.Read(c.buf[n:])
+			n += k
 			if err != nil {
-				rerr = err
+				f.rerr = err
+			} else if k > 0 && bytes.IndexByte(c.buf[n-k:n], '\n') >= 0 {
+				break
 			}
 		}
-		c.skipLen = length
-		if rerr != nil && rerr != io.EOF {
-			c.err = rerr
-		}
-		work <- c
-		order <- c
-		if c.err != nil {
+		if f.rerr != nil || n < len(c.buf) || len(c.buf) >= s.maxLine || bytes.LastIndexByte(c.buf[:n], '\n') >= 0 {
 			break
 		}
+		// A full buffer with no newline, shorter than MaxLine: grow it.
+		b := make([]byte, s.grown(len(c.buf), n+1))
+		copy(b, c.buf[:n])
+		c.buf = b
+	}
+	if f.rerr != nil {
+		c.data = c.buf[:n] // all that is left; the last line may lack its newline
+		if !f.started && s.Inbound != nil {
+			s.Inbound.header(c.data)
+		}
+		if f.rerr != io.EOF {
+			c.err = f.rerr
+		}
+		f.ended = true
+		return
+	}
+	if last := bytes.LastIndexByte(c.buf[:n], '\n'); last >= 0 {
+		c.data, f.pending = c.buf[:last+1], c.buf[last+1:n]
+		if !f.started && s.Inbound != nil {
+			s.Inbound.header(c.data)
+		}
+		f.started = true
+		return
+	}
+	// The buffer is full and holds no newline: a line longer than
+	// MaxLine. Read on to its end without keeping it.
+	length := int64(n)
+	for f.rerr == nil {
+		k, err := r.Read(c.buf)
+		if i := bytes.IndexByte(c.buf[:k], '\n'); i >= 0 {
+			length += int64(i + 1)
+			f.pending = c.buf[i+1 : k] // read only by the next chunk's copy
+			if err != nil {
+				f.rerr = err
+			}
+			break
+		}
+		length += int64(k)
+		if err != nil {
+			f.rerr = err
+		}
+	}
+	c.skipLen = length
+	if f.rerr != nil && f.rerr != io.EOF {
+		c.err = f.rerr
+		f.ended = true
 	}
 }
 
