@@ -88,10 +88,13 @@ func cmdScan(env *Env, args []string) int {
 	}
 	names := len(files) > 1 && !*noName || *withName
 
-	all, err := mimecastip.New(d.Ranges) // every region: what publishes an address
-	if err != nil {
-		errorf(env, "scan", "%v", err)
-		return ExitUsage
+	all := c // every region: what publishes an address
+	if !set.IsEmpty() && (*addrs || inb.openRelay) {
+		var err error
+		if all, err = mimecastip.New(d.Ranges); err != nil {
+			errorf(env, "scan", "%v", err)
+			return ExitUsage
+		}
 	}
 	sc := &logscan.Scanner{Classifier: c, Want: logscan.MaskOf(classes...), Inbound: inbound, OpenRelay: inb.openRelay}
 	relays := &openRelays{}

@@ -269,7 +269,7 @@ func find4(dst []Match, line []byte, i, j int) []Match {
 // after it: four octets 0-255 of one to three digits, without leading
 // zeros.
 func parse4(line []byte, k int) (netip.Addr, int, bool) {
-	var b [4]byte
+	var ip uint32 // the octets so far, in a register (bytes stored one by one and read back as a word stall the load)
 	n := len(line)
 	for o := 0; o < 4; o++ {
 		if o > 0 {
@@ -304,9 +304,9 @@ func parse4(line []byte, k int) (netip.Addr, int, bool) {
 				}
 			}
 		}
-		b[o] = byte(v)
+		ip = ip<<8 | uint32(v)
 	}
-	return netip.AddrFrom4(b), k, true
+	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), k, true
 }
 
 func hexVal(c byte) (int, bool) {
