@@ -8,8 +8,21 @@ package logscan
 //go:noescape
 func masksSSE2(p *byte, words int, dot4, colon, nl *uint64)
 
+// masksAVX2 is masksSWAR thirty-two bytes at a time (AVX2).
+//
+//go:noescape
+func masksAVX2(p *byte, words int, dot4, colon, nl *uint64)
+
+func hasAVX2() bool
+
+var useAVX2 = hasAVX2()
+
 func masksFast(buf []byte, dot4, colon, nl []uint64) {
 	n := len(nl)
 	_, _, _ = buf[64*n+1], dot4[n-1], colon[n-1]
-	masksSSE2(&buf[1], n, &dot4[0], &colon[0], &nl[0])
+	if useAVX2 {
+		masksAVX2(&buf[1], n, &dot4[0], &colon[0], &nl[0])
+	} else {
+		masksSSE2(&buf[1], n, &dot4[0], &colon[0], &nl[0])
+	}
 }
