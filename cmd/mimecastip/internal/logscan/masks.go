@@ -109,21 +109,36 @@ func gather(m uint64) uint64 {
 // the result is bit k+s of the stream, 0 < s < 64.
 func shr(cur, next uint64, s uint) uint64 { return cur>>s | next<<(64-s) }
 
-// v6Candidates returns, for the word of colons cur (then next and next2),
-// the colons that may be in an IPv6 address: the first of "::", or a
-// colon followed within two to five bytes by another that is followed
-// within two to five bytes by a third (eight groups of one to four hex
-// digits hold seven colons so spaced). A clock ("07:14:45") has neither.
-func v6Candidates(cur, next, next2 uint64) uint64 {
-	if cur == 0 {
+// near returns the bits of the stream (cur, then next) that have a set
+// bit two to five places after them.
+func near(cur, next uint64) uint64 {
+	x := cur>>2 | cur>>3 | next<<62 | next<<61
+	return x | x>>2 | next<<60 | next<<59
+}
+
+// v6Marks adds to cand the colons that may be in an IPv6 address: the
+// first of "::", or a colon followed within two to five bytes by another
+// that is followed within two to five bytes by a third (eight groups of
+// one to four hex digits hold seven colons so spaced). A clock
+// ("07:14:45") has neither.
+func v6Marks(cand, colon []uint64) {
+	w := len(colon)
+	at := func(i int) uint64 {
+		if i < w {
+			return colon[i]
+		}
 		return 0
 	}
-	near := func(c, n uint64) uint64 {
-		return shr(c, n, 2) | shr(c, n, 3) | shr(c, n, 4) | shr(c, n, 5)
+	cur, next := at(0), at(1)
+	t1 := cur & near(cur, next) // colons with another two to five bytes on
+	for i := range colon {
+		next2 := at(i + 2)
+		t1n := next & near(next, next2)
+		if cur != 0 {
+			cand[i] |= cur&shr(cur, next, 1) | t1&near(t1, t1n)
+		}
+		cur, next, t1 = next, next2, t1n
 	}
-	t1 := cur & near(cur, next)
-	t1n := next & near(next, next2)
-	return cur&shr(cur, next, 1) | t1&near(t1, t1n)
 }
 
 // nextBit returns the index of the first set bit at or after from in m

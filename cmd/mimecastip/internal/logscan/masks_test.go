@@ -164,3 +164,21 @@ func BenchmarkScanChunk(b *testing.B) {
 		s.scanChunk(c)
 	}
 }
+
+// TestNear checks near against its definition, bit by bit.
+func TestNear(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 10000 {
+		cur, next := r.Uint64()&r.Uint64(), r.Uint64()&r.Uint64()
+		var want uint64
+		for k := range 64 {
+			for s := 2; s <= 5; s++ {
+				j := k + s
+				if j < 64 && cur>>j&1 == 1 || j >= 64 && next>>(j-64)&1 == 1 {
+					want |= 1 << k
+				}
+			}
+		}
+		require.Equal(t, want, near(cur, next), "near(%#x, %#x)", cur, next)
+	}
+}

@@ -443,16 +443,9 @@ func (s *Scanner) scanAddresses(c *chunk) {
 	}
 	cand, colon, nlm := c.cand[:words], c.colon[:words], c.nl[:words]
 	chunkMasks(data, cand, colon, nlm)
-	for w := range words {
-		var n1, n2 uint64
-		if w+1 < words {
-			n1 = colon[w+1]
-			if w+2 < words {
-				n2 = colon[w+2]
-			}
-		}
-		cand[w] |= v6Candidates(colon[w], n1, n2)
-		c.nls += bits.OnesCount64(nlm[w])
+	v6Marks(cand, colon)
+	for _, x := range nlm {
+		c.nls += bits.OnesCount64(x)
 	}
 	c.lines = c.nls
 	if n > 0 && data[n-1] != '\n' {
