@@ -444,9 +444,11 @@ func (s *Scanner) scanAddresses(c *chunk) {
 	cand, colon, nlm := c.cand[:words], c.colon[:words], c.nl[:words]
 	chunkMasks(data, cand, colon, nlm)
 	v6Marks(cand, colon)
+	nls := 0
 	for _, x := range nlm {
-		c.nls += bits.OnesCount64(x)
+		nls += bits.OnesCount64(x)
 	}
+	c.nls = nls
 	c.lines = c.nls
 	if n > 0 && data[n-1] != '\n' {
 		c.lines++
