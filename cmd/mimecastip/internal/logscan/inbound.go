@@ -37,18 +37,32 @@ type Format struct {
 	Title   string // the MTA and its log
 	Lines   string // which lines count and where the client address is
 	Example string // an inbound line of the format (client 192.0.2.10)
-	detect  func(in *Inbound, line []byte) verdict
+	// detect reads a line (without its terminator and prefixes) whose
+	// head is h.
+	detect func(in *Inbound, line []byte, h head) verdict
 }
 
-// verdict is what a format says of a line.
+// verdict is what a format says of a line. It fits in the registers
+// of a function result (the Go ABI's nine integer registers), so that
+// the detection functions called through the formats table return it
+// without going through memory.
 type verdict struct {
-	mine   bool // the line is of this format
-	found  bool // it is an inbound session line with a client address
-	m      Match
-	t0, t1 int    // the time stamp, when not the line's start (t1 > 0)
-	err    string // the file cannot be read as this format
-	doubt  string // the client of this line cannot be told for sure
+	m    Match  // the client (kind vFound)
+	ts   uint64 // the time stamp line[ts>>32 : ts&(1<<32-1)], when not the line's start (ts > 0)
+	kind vkind
+	msg  string // the reason of vErr or vDoubt
 }
+
+// vkind is the kind of a verdict.
+type vkind uint8
+
+const (
+	vNone  vkind = iota // the line is not of this format
+	vMine               // it is, and holds no inbound client
+	vFound              // it is an inbound session line with a client address
+	vErr                // the file cannot be read as this format
+	vDoubt              // the client of this line cannot be told for sure
+)
 
 var formats []Format
 
@@ -72,6 +86,11 @@ func init() {
 		{"m365-trace", "Microsoft 365 message trace export (CSV with a header)",
 			"every row: the FromIP column (Get-MessageTrace | Export-Csv), or original_client_ip (historical search reports; rows with directionality Originating are skipped). The file is recognised by its header line (the first, or the second after PowerShell's #TYPE line).",
 			"\"2026-11-22T07:14:45.123Z\",\"alice@example.net\",\"bob@example.org\",\"Hello\",\"Delivered\",\"\",\"192.0.2.10\",\"1834\"", detectM365},
+	}
+	for i, f := range formats {
+		if f.Name == "m365-trace" {
+			m365Index = i
+		}
 	}
 }
 
@@ -112,80 +131,161 @@ type client struct {
 	mine   bool // the line is of a known format (whether or not it has a client)
 }
 
+// head is what the formats read at the start of a line, parsed once: the
+// time stamp, and the fields of a syslog line "TIMESTAMP HOST
+// TAG[PID]: MESSAGE".
+//
+// It is four ints, so that the compiler keeps it in registers (a larger
+// struct is copied through memory on each call).
+type head struct {
+	ts           int // len(Timestamp(line)); 0 when there is none
+	msg          int // where MESSAGE starts; 0 when the line is not a syslog line
+	prog0, prog1 int // line[prog0:prog1] is TAG without the pid
+}
+
+// sys reports whether the line is a syslog line.
+func (h head) sys() bool { return h.msg > 0 }
+
+// prog returns the syslog program name of line (nil if h is not a
+// syslog line).
+func (h head) prog(line []byte) []byte { return line[h.prog0:h.prog1] }
+
+// parseHead reads the head of line.
+func parseHead(line []byte) head {
+	var h head
+	h.ts = len(Timestamp(line))
+	i := h.ts
+	if i == 0 || i >= len(line) || line[i] != ' ' {
+		return h
+	}
+	i++
+	sp := bytes.IndexByte(line[i:], ' ') // after the host
+	if sp <= 0 {
+		return h
+	}
+	i += sp + 1
+	e := bytes.IndexByte(line[i:], ' ')
+	if e < 2 || line[i+e-1] != ':' {
+		return h
+	}
+	h.prog0, h.prog1, h.msg = i, i+e-1, i+e+1
+	if b := bytes.IndexByte(line[i:i+e-1], '['); b >= 0 {
+		h.prog1 = i + b
+	}
+	return h
+}
+
 // client returns the inbound client of line, if any.
 func (in *Inbound) client(line []byte) (client, bool) {
-	line = TrimEOL(line)
-	if skip := prefixLen(line); skip > 0 {
-		// keep the offsets, step over the prefix
-		c, ok := in.client(line[skip:])
-		if ok {
-			c.m.Start += skip
-			c.m.End += skip
-			if c.t1 > 0 {
-				c.t0 += skip
-				c.t1 += skip
+	// Step over the prefixes (each time after the line terminator), and
+	// keep the offsets.
+	skip, levels := 0, 0
+	for {
+		if n := len(line); n > 0 && line[n-1] == '\n' { // TrimEOL
+			line = line[:n-1]
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		p := prefixLen(line)
+		if p == 0 {
+			break
+		}
+		line = line[p:]
+		skip += p
+		levels++
+	}
+	h := parseHead(line)
+	var v verdict
+	i := int(in.force)
+	switch {
+	case in.force >= 0:
+		v = formats[i].detect(in, line, h)
+	case in.csv != nil:
+		i = m365Index
+		v = formats[i].detect(in, line, h)
+	default:
+		for i = 0; i < len(formats); i++ {
+			if i == m365Index {
+				continue
+			}
+			if v = formats[i].detect(in, line, h); v.kind != vNone {
+				break
 			}
 		}
-		return c, ok
 	}
-	try := func(i int) (client, bool, bool) {
-		v := formats[i].detect(in, line)
-		if !v.mine {
-			return client{}, false, false
-		}
-		if v.err != "" || v.doubt != "" {
-			return client{format: int8(i), err: v.err, doubt: v.doubt, mine: true}, true, true
-		}
-		if !v.found || v.m.Addr.IsLoopback() || v.m.Addr.Is4In6() && v.m.Addr.Unmap().IsLoopback() {
-			return client{mine: true}, false, true
-		}
-		c := client{m: v.m, format: int8(i), t0: -1, t1: -1, mine: true}
-		if v.t1 > 0 {
-			c.t0, c.t1 = v.t0, v.t1
-		}
-		return c, true, true
+	switch v.kind {
+	case vNone:
+		return client{}, false
+	case vErr:
+		return client{format: int8(i), err: v.msg, mine: true}, true
+	case vDoubt:
+		return client{format: int8(i), doubt: v.msg, mine: true}, true
 	}
-	if in.force >= 0 {
-		c, ok, _ := try(int(in.force))
-		return c, ok
+	if v.kind != vFound || v.m.Addr.IsLoopback() || v.m.Addr.Is4In6() && v.m.Addr.Unmap().IsLoopback() {
+		return client{mine: true}, false
 	}
-	if in.csv != nil {
-		c, ok, _ := try(len(formats) - 1)
-		return c, ok
+	c := client{m: v.m, format: int8(i), t0: -1, t1: -1, mine: true}
+	c.m.Start += skip
+	c.m.End += skip
+	switch {
+	case v.ts > 0:
+		c.t0, c.t1 = skip+int(v.ts>>32), skip+int(v.ts&(1<<32-1))
+	case levels <= 1 && h.ts > 0:
+		// the time stamp line1 would find after the prefix
+		c.t0, c.t1 = skip, skip+h.ts
 	}
-	for i := range formats {
-		if formats[i].Name == "m365-trace" {
-			continue
-		}
-		if c, ok, mine := try(i); mine {
-			return c, ok
-		}
-	}
-	return client{}, false
+	return c, true
 }
+
+// m365Index is the index of the Microsoft 365 format in formats: it is
+// read only in a file that starts with its header.
+var m365Index int
 
 // --- helpers
 
-var mtaPrograms = [][]byte{[]byte("/smtpd["), []byte("/smtpd:"), []byte("/smtpd "), []byte("/postscreen["), []byte("/postscreen:"), []byte("/postscreen "),
-	[]byte("sm-mta["), []byte("sendmail["), []byte("exim["), []byte("exim4[")}
-
 // namesMTA reports whether line, which no format claims, names the SMTP
 // server program of an MTA [Inbound] reads: a line in a layout it does
-// not read (a <PRI> prefix, RFC 5424), whose client would go unseen.
+// not read (a <PRI> prefix, RFC 5424), whose client would go unseen. It
+// looks for "/smtpd" or "/postscreen" followed by '[', ':' or ' ', and
+// for "sm-mta[", "sendmail[", "exim[" and "exim4[".
 func namesMTA(line []byte) bool {
-	for _, p := range mtaPrograms {
-		if bytes.Contains(line, p) {
+	for i := 0; i < len(line); {
+		k := bytes.IndexByte(line[i:], '/')
+		if k < 0 {
+			break
+		}
+		i += k + 1
+		r := line[i:]
+		if len(r) > 5 && string(r[:5]) == "smtpd" && progEnd(r[5]) ||
+			len(r) > 10 && string(r[:10]) == "postscreen" && progEnd(r[10]) {
+			return true
+		}
+	}
+	for i := 0; i < len(line); {
+		k := bytes.IndexByte(line[i:], '[')
+		if k < 0 {
+			break
+		}
+		b := line[:i+k]
+		i += k + 1
+		if hasSuffix(b, "sm-mta") || hasSuffix(b, "sendmail") || hasSuffix(b, "exim") || hasSuffix(b, "exim4") {
 			return true
 		}
 	}
 	return false
 }
 
+func progEnd(c byte) bool { return c == '[' || c == ':' || c == ' ' }
+
 // prefixLen returns the length of what precedes the text of a line: a
 // UTF-8 byte-order mark (Windows tools write one), or zero bytes (a log
 // truncated by copytruncate while its writer kept its offset starts with
 // a run of them).
 func prefixLen(line []byte) int {
+	if len(line) == 0 || line[0] != 0 && line[0] != 0xEF {
+		return 0
+	}
 	if len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
 		return 3
 	}
@@ -199,33 +299,11 @@ func prefixLen(line []byte) int {
 // syslog splits "TIMESTAMP HOST TAG[PID]: MESSAGE" into its program name
 // (TAG without the pid) and the offset of the message.
 func syslog(line []byte) (prog []byte, msg int, ok bool) {
-	ts := Timestamp(line)
-	if ts == nil {
+	h := parseHead(line)
+	if !h.sys() {
 		return nil, 0, false
 	}
-	i := len(ts)
-	if i >= len(line) || line[i] != ' ' {
-		return nil, 0, false
-	}
-	i++
-	sp := bytes.IndexByte(line[i:], ' ') // after the host
-	if sp <= 0 {
-		return nil, 0, false
-	}
-	i += sp + 1
-	e := bytes.IndexByte(line[i:], ' ')
-	if e < 2 {
-		return nil, 0, false
-	}
-	tag := line[i : i+e]
-	if tag[len(tag)-1] != ':' {
-		return nil, 0, false
-	}
-	tag = tag[:len(tag)-1]
-	if b := bytes.IndexByte(tag, '['); b >= 0 {
-		tag = tag[:b]
-	}
-	return tag, i + e + 1, true
+	return h.prog(line), h.msg, true
 }
 
 // bracket parses the address in line[i:], which starts with '[' and ends
@@ -239,7 +317,7 @@ func bracket(line []byte, i int) (Match, bool) {
 		return Match{}, false
 	}
 	s, end := i+1, i+1+e
-	if end-s > 5 && (line[s] == 'I' || line[s] == 'i') && strings.EqualFold(string(line[s:s+5]), "IPv6:") {
+	if end-s > 5 && (line[s] == 'I' || line[s] == 'i') && (line[s+1] == 'P' || line[s+1] == 'p') && (line[s+2] == 'V' || line[s+2] == 'v') && line[s+3] == '6' && line[s+4] == ':' {
 		s += 5
 	}
 	return addrAt(line, s, end)
@@ -251,16 +329,16 @@ func bracket(line []byte, i int) (Match, bool) {
 // writes when the client's address was never known.
 func clientAt(line []byte, i int) verdict {
 	if m, ok := bracket(line, i); ok {
-		return verdict{mine: true, found: true, m: m}
+		return verdict{kind: vFound, m: m}
 	}
 	if i >= len(line) || line[i] != '[' {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	text := line[i:]
 	if e := bytes.IndexByte(text, ']'); e >= 0 {
 		text = text[:e+1]
 		if string(text) == "[unknown]" {
-			return verdict{mine: true}
+			return verdict{kind: vMine}
 		}
 	}
 	return doubtful("client address", text)
@@ -271,10 +349,10 @@ func clientAt(line []byte, i int) verdict {
 // an address puts the line in doubt.
 func clientField(line []byte, s, end int) verdict {
 	if m, ok := addrAt(line, s, end); ok {
-		return verdict{mine: true, found: true, m: m}
+		return verdict{kind: vFound, m: m}
 	}
 	if len(bytes.TrimSpace(line[s:end])) == 0 {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	return doubtful("client address", line[s:end])
 }
@@ -285,7 +363,7 @@ func doubtful(what string, text []byte) verdict {
 	if len(text) > 64 {
 		text = text[:64]
 	}
-	return verdict{mine: true, doubt: fmt.Sprintf("the %s %q is not an address (a corrupted or cut line?): the client cannot be told; read this line yourself", what, text)}
+	return verdict{kind: vDoubt, msg: fmt.Sprintf("the %s %q is not an address (a corrupted or cut line?): the client cannot be told; read this line yourself", what, text)}
 }
 
 // addrAt parses line[s:end] as one address. It is not
@@ -333,28 +411,34 @@ func endpoint(line []byte, s, end int) (Match, []byte, bool) {
 
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 
+func hasSuffix(b []byte, s string) bool { return len(b) >= len(s) && string(b[len(b)-len(s):]) == s }
+
 func index(b []byte, s string) int { return bytes.Index(b, []byte(s)) }
 
 // --- Postfix
 
-func detectPostfix(in *Inbound, line []byte) verdict {
-	prog, msg, ok := syslog(line)
-	if !ok {
+func detectPostfix(in *Inbound, line []byte, h head) verdict {
+	if !h.sys() {
 		return verdict{}
 	}
-	slash := bytes.LastIndexByte(prog, '/')
+	prog := h.prog(line)
+	slash := len(prog) - 1
+	for slash >= 0 && prog[slash] != '/' {
+		slash--
+	}
 	if slash < 0 {
 		return verdict{}
 	}
-	daemon := string(prog[slash+1:])
-	if daemon != "smtpd" && daemon != "postscreen" {
+	daemon := prog[slash+1:]
+	postscreen := string(daemon) == "postscreen"
+	if !postscreen && string(daemon) != "smtpd" {
 		if hasPrefix(prog, "postfix") {
-			return verdict{mine: true}
+			return verdict{kind: vMine}
 		}
 		return verdict{}
 	}
-	mine := verdict{mine: true}
-	if !in.Auth {
+	mine := verdict{kind: vMine}
+	if !in.Auth && string(prog[:slash]) != "postfix" {
 		for rest := prog[:slash]; len(rest) > 0; {
 			part := rest
 			if k := bytes.IndexByte(rest, '/'); k >= 0 {
@@ -368,8 +452,9 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 			}
 		}
 	}
+	msg := h.msg
 	body := line[msg:]
-	if daemon == "postscreen" {
+	if postscreen {
 		if len(body) == 0 || body[0] < 'A' || body[0] > 'Z' {
 			return mine
 		}
@@ -384,50 +469,130 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 	}
 	// smtpd: an optional queue ID, then the event
 	off := msg
-	if q := bytes.Index(body, []byte(": ")); q > 0 && q <= 20 && isQueueID(body[:q]) {
+	if q := queueIDLen(body); q > 0 {
 		off += q + 2
 		body = line[off:]
 	}
-	var from int // where NAME[ADDR] starts
-	switch {
-	case hasPrefix(body, "connect from "):
-		from = len("connect from ")
-	case hasPrefix(body, "disconnect from "):
-		if !in.Auth && authenticated(body) {
+	from := postfixFrom(in, body) // where NAME[ADDR] starts
+	if from < 0 {
+		return mine
+	}
+	for i := off + from; i < len(line); i++ {
+		switch line[i] {
+		case '[':
+			return clientAt(line, i)
+		case ' ':
 			return mine
 		}
-		from = len("disconnect from ")
-	case hasPrefix(body, "client="):
-		if !in.Auth && index(body, "sasl_username=") >= 0 {
-			return mine
+	}
+	return mine
+}
+
+// queueIDLen returns the length of the Postfix queue ID that body starts
+// with, followed by ": ", or 0. A queue ID (see isQueueID) is at most 20
+// bytes: the ": " must come in the first 22.
+func queueIDLen(body []byte) int {
+	q := 0
+	for q < len(body) && q <= 20 && isAlnum(body[q]) {
+		q++
+	}
+	if q <= 20 && q+1 < len(body) && body[q] == ':' && body[q+1] == ' ' && isQueueID(body[:q]) {
+		return q
+	}
+	return 0
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}
+
+// postfixFrom returns where the NAME[ADDR] of the client starts in the
+// event body of an smtpd line (after the queue ID), or -1 when the event
+// does not name the client (or, without in.Auth, is authenticated).
+func postfixFrom(in *Inbound, body []byte) int {
+	if len(body) == 0 {
+		return -1
+	}
+	switch body[0] {
+	case 'c':
+		if hasPrefix(body, "connect from ") {
+			return len("connect from ")
 		}
-		from = len("client=")
-	case hasPrefix(body, "NOQUEUE: reject: "), hasPrefix(body, "reject: "),
-		hasPrefix(body, "NOQUEUE: reject_warning: "), hasPrefix(body, "reject_warning: "),
-		hasPrefix(body, "hold: "), hasPrefix(body, "discard: "), hasPrefix(body, "redirect: "),
-		hasPrefix(body, "filter: "), hasPrefix(body, "warn: "), hasPrefix(body, "info: "),
-		hasPrefix(body, "milter-reject: "), hasPrefix(body, "milter-hold: "), hasPrefix(body, "milter-discard: "),
-		hasPrefix(body, "NOQUEUE: milter-reject: "),
-		hasPrefix(body, "lost connection after "), hasPrefix(body, "timeout after "),
-		hasPrefix(body, "too many errors after "), hasPrefix(body, "improper command pipelining after "),
-		hasPrefix(body, "SSL_accept error from "),
-		index(body, " TLS connection established from ") >= 0 && index(body, " TLS connection established from ") < 16:
-		f := index(body, " from ")
+		if hasPrefix(body, "client=") {
+			if !in.Auth && index(body, "sasl_username=") >= 0 {
+				return -1
+			}
+			return len("client=")
+		}
+	case 'd':
+		if hasPrefix(body, "disconnect from ") {
+			if !in.Auth && authenticated(body) {
+				return -1
+			}
+			return len("disconnect from ")
+		}
+		if hasPrefix(body, "discard: ") {
+			return fromAfter(body)
+		}
+	case 'N':
+		if hasPrefix(body, "NOQUEUE: reject: ") || hasPrefix(body, "NOQUEUE: reject_warning: ") ||
+			hasPrefix(body, "NOQUEUE: milter-reject: ") {
+			return fromAfter(body)
+		}
+	case 'r':
+		if hasPrefix(body, "reject: ") || hasPrefix(body, "reject_warning: ") || hasPrefix(body, "redirect: ") {
+			return fromAfter(body)
+		}
+	case 'h':
+		if hasPrefix(body, "hold: ") {
+			return fromAfter(body)
+		}
+	case 'f':
+		if hasPrefix(body, "filter: ") {
+			return fromAfter(body)
+		}
+	case 'w':
+		if hasPrefix(body, "warn: ") {
+			return fromAfter(body)
+		}
+	case 'i':
+		if hasPrefix(body, "info: ") || hasPrefix(body, "improper command pipelining after ") {
+			return fromAfter(body)
+		}
+	case 'm':
+		if hasPrefix(body, "milter-reject: ") || hasPrefix(body, "milter-hold: ") || hasPrefix(body, "milter-discard: ") {
+			return fromAfter(body)
+		}
+	case 'l':
+		if hasPrefix(body, "lost connection after ") {
+			return fromAfter(body)
+		}
+	case 't':
+		if hasPrefix(body, "timeout after ") || hasPrefix(body, "too many errors after ") {
+			return fromAfter(body)
+		}
+	case 'S':
 		if hasPrefix(body, "SSL_accept error from ") {
-			f = len("SSL_accept error")
+			return len("SSL_accept error from ")
 		}
-		if f < 0 {
-			return mine
-		}
-		from = f + len(" from ")
-	default:
-		return mine
 	}
-	b := bytes.IndexByte(body[from:], '[')
-	if b < 0 || bytes.IndexByte(body[from:from+b], ' ') >= 0 {
-		return mine
+	// "Anonymous TLS connection established from", "Trusted ...": the
+	// text must start in the first 16 bytes
+	const tls = " TLS connection established from "
+	if index(body[:min(len(body), 15+len(tls))], tls) >= 0 {
+		return fromAfter(body)
 	}
-	return clientAt(line, off+from+b)
+	return -1
+}
+
+// fromAfter returns where the text after the first " from " of body
+// starts, or -1.
+func fromAfter(body []byte) int {
+	f := index(body, " from ")
+	if f < 0 {
+		return -1
+	}
+	return f + len(" from ")
 }
 
 // postfixWarnFrom are the smtpd warnings about a client that name it
@@ -445,7 +610,7 @@ var postfixWarnFrom = []string{"non-SMTP command from ", "Illegal address syntax
 // authentication failed", not an authenticated session) and the
 // warnings of postfixWarnFrom.
 func postfixWarning(line []byte, i int) verdict {
-	mine := verdict{mine: true}
+	mine := verdict{kind: vMine}
 	w := line[i:]
 	// a bare address, up to ": " or the end
 	bare := func(s int) verdict {
@@ -454,7 +619,7 @@ func postfixWarning(line []byte, i int) verdict {
 			end = s + e
 		}
 		if m, ok := addrAt(line, s, end); ok {
-			return verdict{mine: true, found: true, m: m}
+			return verdict{kind: vFound, m: m}
 		}
 		return doubtful("client address", line[s:end])
 	}
@@ -531,20 +696,19 @@ func isQueueID(b []byte) bool {
 
 // --- Exim
 
-func detectExim(in *Inbound, line []byte) verdict {
+func detectExim(in *Inbound, line []byte, h head) verdict {
 	var body int
 	if isDate(line) && len(line) > 19 && line[10] == ' ' {
-		ts := Timestamp(line)
-		if ts == nil || len(ts) >= len(line) || line[len(ts)] != ' ' {
+		if h.ts == 0 || h.ts >= len(line) || line[h.ts] != ' ' {
 			return verdict{}
 		}
-		body = len(ts) + 1
-	} else if prog, msg, ok := syslog(line); ok && (string(prog) == "exim" || string(prog) == "exim4") {
-		body = msg
+		body = h.ts + 1
+	} else if prog := h.prog(line); h.sys() && (string(prog) == "exim" || string(prog) == "exim4") {
+		body = h.msg
 	} else {
 		return verdict{}
 	}
-	mine := verdict{mine: true}
+	mine := verdict{kind: vMine}
 	rest := line[body:]
 	if len(rest) > 0 && rest[0] == '[' { // log_selector +pid
 		if e := bytes.IndexByte(rest, ']'); e > 0 && e+1 < len(rest) && rest[e+1] == ' ' {
@@ -561,10 +725,10 @@ func detectExim(in *Inbound, line []byte) verdict {
 			// crafted sender can neither stand in for the client nor
 			// pass it off as authenticated.
 			if bytes.Count(flag, []byte(" H=")) > 1 || bytes.Count(flag, []byte(" A=")) > 1 {
-				return verdict{mine: true, doubt: "several H= or A= fields (a crafted sender?): the client cannot be told; read this line yourself"}
+				return verdict{kind: vDoubt, msg: "several H= or A= fields (a crafted sender?): the client cannot be told; read this line yourself"}
 			}
 			v := eximHost(line, body+id+1)
-			if !in.Auth && v.found {
+			if !in.Auth && v.kind == vFound {
 				// A= (the authenticator) is logged after the client
 				after := line[v.m.End:]
 				if a := index(after, " A="); a >= 0 && (bytes.IndexByte(after[:a], '"') < 0) {
@@ -589,7 +753,7 @@ func detectExim(in *Inbound, line []byte) verdict {
 	if hasPrefix(rest, "no host name found for IP address ") {
 		s := body + len("no host name found for IP address ")
 		if m, ok := addrAt(line, s, len(line)); ok {
-			return verdict{mine: true, found: true, m: m}
+			return verdict{kind: vFound, m: m}
 		}
 		return doubtful("client address", line[s:])
 	}
@@ -600,7 +764,7 @@ func detectExim(in *Inbound, line []byte) verdict {
 	case hasPrefix(rest, "H="): // rejections, incomplete transactions, ACL warnings of a session
 		return eximHostAt(line, body+len("H="))
 	case index(rest, "rejected") >= 0:
-		if v := eximHost(line, body); v.found {
+		if v := eximHost(line, body); v.kind == vFound {
 			return v
 		}
 		if f := index(rest, " from ["); f >= 0 {
@@ -643,7 +807,7 @@ func eximHost(line []byte, from int) verdict {
 	}
 	h := index(line[from:], " H=")
 	if h < 0 {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	return eximHostAt(line, from+h+len(" H="))
 }
@@ -651,7 +815,7 @@ func eximHost(line []byte, from int) verdict {
 // eximHostAt parses "NAME (HELO) [ADDR]", "(HELO) [ADDR]" or "[ADDR]" at
 // line[i:]. The HELO can be an address literal: it is skipped.
 func eximHostAt(line []byte, i int) verdict {
-	mine := verdict{mine: true}
+	mine := verdict{kind: vMine}
 	if i < len(line) && line[i] != '[' && line[i] != '(' { // the host name
 		sp := bytes.IndexByte(line[i:], ' ')
 		if sp < 0 {
@@ -671,14 +835,13 @@ func eximHostAt(line []byte, i int) verdict {
 
 // --- Sendmail
 
-func detectSendmail(in *Inbound, line []byte) verdict {
-	prog, msg, ok := syslog(line)
-	if !ok || string(prog) != "sm-mta" && string(prog) != "sendmail" {
+func detectSendmail(in *Inbound, line []byte, h head) verdict {
+	if prog := h.prog(line); !h.sys() || string(prog) != "sm-mta" && string(prog) != "sendmail" {
 		return verdict{}
 	}
-	mine := verdict{mine: true}
-	body := line[msg:]
-	if q := bytes.Index(body, []byte(": ")); q > 0 && q <= 20 && isQueueID(body[:q]) {
+	mine := verdict{kind: vMine}
+	body := line[h.msg:]
+	if q := queueIDLen(body); q > 0 {
 		body = body[q+2:]
 	}
 	if !hasPrefix(body, "from=") && index(body, ", reject=") < 0 && !hasPrefix(body, "ruleset=") {
@@ -694,7 +857,7 @@ func detectSendmail(in *Inbound, line []byte) verdict {
 	if bytes.Count(body, []byte("relay=")) > 1 {
 		// a sender or recipient address can hold "relay=name [addr]" in
 		// quotes: which one Sendmail wrote cannot be told
-		return verdict{mine: true, doubt: "several relay= fields (a crafted address?): the client cannot be told; read this line yourself"}
+		return verdict{kind: vDoubt, msg: "several relay= fields (a crafted address?): the client cannot be told; read this line yourself"}
 	}
 	i := len(line) - len(body) + r + len("relay=")
 	if i < len(line) && line[i] != '[' {
@@ -722,7 +885,7 @@ var sendmailFrom = []string{"lost input channel from ", "timeout waiting for inp
 // ...", "timeout waiting for input from NAME [ADDR] during ...",
 // "rejecting commands from NAME [ADDR] due to pre-greeting traffic".
 func sendmailSession(line []byte, i int) verdict {
-	mine := verdict{mine: true}
+	mine := verdict{kind: vMine}
 	body := line[i:]
 	for _, p := range sendmailFrom {
 		if hasPrefix(body, p) {
@@ -732,7 +895,7 @@ func sendmailSession(line []byte, i int) verdict {
 	if index(body, " did not issue ") > 0 || index(body, ": possible SMTP attack: ") > 0 {
 		// the client must be what the line starts with
 		v := sendmailHost(line, i)
-		if !v.found {
+		if v.kind != vFound {
 			return v
 		}
 		after := line[v.m.End:]
@@ -753,7 +916,7 @@ func sendmailHost(line []byte, i int) verdict {
 	if i < len(line) && line[i] != '[' {
 		sp := bytes.IndexByte(line[i:], ' ')
 		if sp < 0 || bytes.IndexByte(line[i:i+sp], ',') >= 0 || bytes.IndexByte(line[i:i+sp], '=') >= 0 {
-			return verdict{mine: true}
+			return verdict{kind: vMine}
 		}
 		i += sp + 1
 	}
@@ -809,7 +972,7 @@ var exchangeProtocolFields = []string{"date-time", "connector-id", "session-id",
 // exchangeHeader checks a "#Fields:" line against the layout the
 // detection relies on.
 func exchangeHeader(line []byte, want []string, other []string) verdict {
-	mine := verdict{mine: true}
+	mine := verdict{kind: vMine}
 	if !hasPrefix(line, "#Fields: ") {
 		return mine
 	}
@@ -828,22 +991,18 @@ func exchangeHeader(line []byte, want []string, other []string) verdict {
 	if prefix(want) || prefix(other) {
 		return mine
 	}
-	return verdict{mine: true, err: "unsupported #Fields layout: the columns must start with " + strings.Join(want, ",") + " (message tracking) or " + strings.Join(other, ",") + " (protocol log)"}
+	return verdict{kind: vErr, msg: "unsupported #Fields layout: the columns must start with " + strings.Join(want, ",") + " (message tracking) or " + strings.Join(other, ",") + " (protocol log)"}
 }
 
-func isExchangeLine(line []byte) bool {
-	if !isDate(line) || len(line) < 20 || line[10] != 'T' {
-		return false
-	}
-	ts := Timestamp(line)
-	return len(ts) < len(line) && line[len(ts)] == ','
+func isExchangeLine(line []byte, h head) bool {
+	return isDate(line) && len(line) >= 20 && line[10] == 'T' && h.ts < len(line) && line[h.ts] == ','
 }
 
-func detectExchangeTracking(in *Inbound, line []byte) verdict {
+func detectExchangeTracking(in *Inbound, line []byte, h head) verdict {
 	if len(line) > 0 && line[0] == '#' {
 		return exchangeHeader(line, exchangeTrackingFields, exchangeProtocolFields)
 	}
-	if !isExchangeLine(line) {
+	if !isExchangeLine(line, h) {
 		return verdict{}
 	}
 	var f [9][2]int
@@ -852,25 +1011,25 @@ func detectExchangeTracking(in *Inbound, line []byte) verdict {
 		if n >= 7 {
 			return verdict{} // perhaps a protocol log line
 		}
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	ev, src := line[f[8][0]:f[8][1]], line[f[7][0]:f[7][1]]
 	if n7 := f[6][1] - f[6][0]; n7 == 1 && isProtoEvent(line[f[6][0]]) {
 		return verdict{} // a protocol log line
 	}
 	if string(ev) != "RECEIVE" || string(src) != "SMTP" {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	return clientField(line, f[1][0], f[1][1])
 }
 
 func isProtoEvent(c byte) bool { return c == '+' || c == '-' || c == '*' || c == '<' || c == '>' }
 
-func detectExchangeReceive(in *Inbound, line []byte) verdict {
+func detectExchangeReceive(in *Inbound, line []byte, h head) verdict {
 	if len(line) > 0 && line[0] == '#' {
 		return exchangeHeader(line, exchangeProtocolFields, exchangeTrackingFields)
 	}
-	if !isExchangeLine(line) {
+	if !isExchangeLine(line, h) {
 		return verdict{}
 	}
 	var f [7][2]int
@@ -879,13 +1038,13 @@ func detectExchangeReceive(in *Inbound, line []byte) verdict {
 	}
 	_, lport, ok := endpoint(line, f[4][0], f[4][1])
 	if !ok || string(lport) != "25" {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	m, _, ok := endpoint(line, f[5][0], f[5][1])
 	if !ok {
 		return doubtful("remote endpoint", line[f[5][0]:f[5][1]])
 	}
-	return verdict{mine: true, found: true, m: m}
+	return verdict{kind: vFound, m: m}
 }
 
 // --- Microsoft 365 message trace
@@ -941,13 +1100,13 @@ func (in *Inbound) header(data []byte) {
 	}
 }
 
-func detectM365(in *Inbound, line []byte) verdict {
+func detectM365(in *Inbound, line []byte, h head) verdict {
 	l := in.csv
 	if l == nil {
 		return verdict{}
 	}
 	if len(bytes.TrimSpace(line)) == 0 || hasPrefix(line, "#TYPE ") {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	var f [64][2]int
 	k := csvFields(line, f[:])
@@ -955,20 +1114,20 @@ func detectM365(in *Inbound, line []byte) verdict {
 		// A quoted field with a line break in it (Export-Csv keeps a
 		// subject's) splits its row: the client of neither part can be
 		// told by its column.
-		return verdict{mine: true, doubt: fmt.Sprintf("a row of %d fields where the header has %d (a quoted field with a line break in it?): the client cannot be told; read this line yourself", k, l.cols)}
+		return verdict{kind: vDoubt, msg: fmt.Sprintf("a row of %d fields where the header has %d (a quoted field with a line break in it?): the client cannot be told; read this line yourself", k, l.cols)}
 	}
 	if l.dir >= 0 && l.dir < k && strings.EqualFold(string(line[f[l.dir][0]:f[l.dir][1]]), "Originating") {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	if h := bytes.TrimSpace(line[f[l.ip][0]:f[l.ip][1]]); bytes.EqualFold(h, []byte("FromIP")) || bytes.EqualFold(h, []byte("original_client_ip")) {
-		return verdict{mine: true} // the header (again, in concatenated exports)
+		return verdict{kind: vMine} // the header (again, in concatenated exports)
 	}
 	v := clientField(line, f[l.ip][0], f[l.ip][1])
-	if !v.found {
+	if v.kind != vFound {
 		return v
 	}
 	if l.time >= 0 && l.time < k {
-		v.t0, v.t1 = f[l.time][0], f[l.time][1]
+		v.ts = uint64(f[l.time][0])<<32 | uint64(f[l.time][1])
 	}
 	return v
 }
