@@ -2,7 +2,9 @@ package logscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -42,27 +44,59 @@ type Format struct {
 	detect func(in *Inbound, line []byte, h head) verdict
 }
 
-// verdict is what a format says of a line. It fits in the registers
-// of a function result (the Go ABI's nine integer registers), so that
-// the detection functions called through the formats table return it
-// without going through memory.
+// verdict is what a format says of a line: its kind, and the span of
+// the client address (or of the text in doubt). It holds no netip.Addr
+// and no message: three words, which the compiler keeps in registers
+// through the calls of the detection (a larger struct is copied through
+// memory at each return, which cost more than reading the line). The
+// client parses the address and writes the messages.
 type verdict struct {
-	m    Match  // the client (kind vFound)
-	ts   uint64 // the time stamp line[ts>>32 : ts&(1<<32-1)], when not the line's start (ts > 0)
 	kind vkind
-	msg  string // the reason of vErr or vDoubt
+	s, e int
 }
 
 // vkind is the kind of a verdict.
 type vkind uint8
 
 const (
-	vNone  vkind = iota // the line is not of this format
-	vMine               // it is, and holds no inbound client
-	vFound              // it is an inbound session line with a client address
-	vErr                // the file cannot be read as this format
-	vDoubt              // the client of this line cannot be told for sure
+	vNone        vkind = iota // the line is not of this format
+	vMine                     // it is, and holds no inbound client
+	vFound                    // it is an inbound session line whose client address is line[s:e]
+	vAt                       // the same, with the client in the brackets at line[s:] (see clientAt)
+	vDoubtAddr                // the client address line[s:e] is not an address
+	vDoubtRemote              // the remote endpoint line[s:e] is not an address
+	vDoubtEximH               // several H= or A= fields in an Exim line
+	vDoubtRelay               // several relay= fields in a Sendmail line
+	vDoubtRow                 // a CSV row of s fields where the header has another number
+	vErrTracking              // a #Fields header that is not a message tracking or protocol log layout
+	vErrReceive               // the same, read as the protocol log format
 )
+
+// message returns the error or doubt of v on line.
+func (v verdict) message(in *Inbound, line []byte) string {
+	const tell = "the client cannot be told; read this line yourself"
+	switch v.kind {
+	case vDoubtAddr:
+		return doubtful("client address", line[v.s:v.e])
+	case vDoubtRemote:
+		return doubtful("remote endpoint", line[v.s:v.e])
+	case vDoubtEximH:
+		return "several H= or A= fields (a crafted sender?): " + tell
+	case vDoubtRelay:
+		return "several relay= fields (a crafted address?): " + tell
+	case vDoubtRow:
+		cols := 0
+		if in.csv != nil {
+			cols = in.csv.cols
+		}
+		return fmt.Sprintf("a row of %d fields where the header has %d (a quoted field with a line break in it?): "+tell, v.s, cols)
+	case vErrTracking:
+		return fieldsError(exchangeTrackingFields, exchangeProtocolFields)
+	case vErrReceive:
+		return fieldsError(exchangeProtocolFields, exchangeTrackingFields)
+	}
+	return ""
+}
 
 var formats []Format
 
@@ -214,23 +248,40 @@ func (in *Inbound) client(line []byte) (client, bool) {
 			}
 		}
 	}
-	switch v.kind {
-	case vNone:
+	if v.kind == vNone {
 		return client{}, false
-	case vErr:
-		return client{format: int8(i), err: v.msg, mine: true}, true
-	case vDoubt:
-		return client{format: int8(i), doubt: v.msg, mine: true}, true
 	}
-	if v.kind != vFound || v.m.Addr.IsLoopback() || v.m.Addr.Is4In6() && v.m.Addr.Unmap().IsLoopback() {
+	// the address: parsed here, once, for the usual verdict vAt
+	a, ok := netip.Addr{}, false
+	switch v.kind {
+	case vAt:
+		var s, e int
+		if a, s, e, ok = bracket(line, v.s); ok {
+			v = verdict{vFound, s, e}
+		} else {
+			v = clientAt(line, v.s) // no address: mine, or in doubt
+		}
+	case vFound:
+		a, ok = addrAt(line, v.s, v.e)
+	}
+	switch v.kind {
+	case vMine:
+		return client{mine: true}, false
+	case vFound:
+	case vErrTracking, vErrReceive:
+		return client{format: int8(i), err: v.message(in, line), mine: true}, true
+	default:
+		return client{format: int8(i), doubt: v.message(in, line), mine: true}, true
+	}
+	if !ok || a.IsLoopback() || a.Is4In6() && a.Unmap().IsLoopback() {
 		return client{mine: true}, false
 	}
-	c := client{m: v.m, format: int8(i), t0: -1, t1: -1, mine: true}
-	c.m.Start += skip
-	c.m.End += skip
+	c := client{m: Match{a, skip + v.s, skip + v.e}, format: int8(i), t0: -1, t1: -1, mine: true}
 	switch {
-	case v.ts > 0:
-		c.t0, c.t1 = skip+int(v.ts>>32), skip+int(v.ts&(1<<32-1))
+	case i == m365Index:
+		if t0, t1, ok := m365Time(in, line); ok {
+			c.t0, c.t1 = skip+t0, skip+t1
+		}
 	case levels <= 1 && h.ts > 0:
 		// the time stamp line1 would find after the prefix
 		c.t0, c.t1 = skip, skip+h.ts
@@ -307,20 +358,23 @@ func syslog(line []byte) (prog []byte, msg int, ok bool) {
 }
 
 // bracket parses the address in line[i:], which starts with '[' and ends
-// at the next ']'; an "IPv6:" tag is skipped.
-func bracket(line []byte, i int) (Match, bool) {
+// at the next ']'; an "IPv6:" tag is skipped. It returns the address and
+// its span.
+func bracket(line []byte, i int) (a netip.Addr, s, end int, ok bool) {
 	if i >= len(line) || line[i] != '[' {
-		return Match{}, false
+		return netip.Addr{}, 0, 0, false
 	}
 	e := bytes.IndexByte(line[i+1:], ']')
 	if e < 0 {
-		return Match{}, false
+		return netip.Addr{}, 0, 0, false
 	}
-	s, end := i+1, i+1+e
-	if end-s > 5 && (line[s] == 'I' || line[s] == 'i') && (line[s+1] == 'P' || line[s+1] == 'p') && (line[s+2] == 'V' || line[s+2] == 'v') && line[s+3] == '6' && line[s+4] == ':' {
+	s, end = i+1, i+1+e
+	if end-s > 5 && (line[s] == 'I' || line[s] == 'i') && (line[s+1] == 'P' || line[s+1] == 'p') &&
+		(line[s+2] == 'V' || line[s+2] == 'v') && line[s+3] == '6' && line[s+4] == ':' {
 		s += 5
 	}
-	return addrAt(line, s, end)
+	a, ok = addrAt(line, s, end)
+	return a, s, end, ok
 }
 
 // clientAt reads the client address in brackets at line[i:]. A session
@@ -328,85 +382,125 @@ func bracket(line []byte, i int) (Match, bool) {
 // line: its client cannot be told), except "[unknown]", which Postfix
 // writes when the client's address was never known.
 func clientAt(line []byte, i int) verdict {
-	if m, ok := bracket(line, i); ok {
-		return verdict{kind: vFound, m: m}
+	if _, s, e, ok := bracket(line, i); ok {
+		return verdict{vFound, s, e}
 	}
 	if i >= len(line) || line[i] != '[' {
 		return verdict{kind: vMine}
 	}
-	text := line[i:]
-	if e := bytes.IndexByte(text, ']'); e >= 0 {
-		text = text[:e+1]
-		if string(text) == "[unknown]" {
+	e := len(line)
+	if k := bytes.IndexByte(line[i:], ']'); k >= 0 {
+		e = i + k + 1
+		if string(line[i:e]) == "[unknown]" {
 			return verdict{kind: vMine}
 		}
 	}
-	return doubtful("client address", text)
+	return verdict{vDoubtAddr, i, e}
 }
 
 // clientField reads the client address of a CSV field line[s:end]: an
 // empty field holds none (an outbound row), any other text that is not
 // an address puts the line in doubt.
 func clientField(line []byte, s, end int) verdict {
-	if m, ok := addrAt(line, s, end); ok {
-		return verdict{kind: vFound, m: m}
+	if _, ok := addrAt(line, s, end); ok {
+		return verdict{vFound, s, end}
 	}
 	if len(bytes.TrimSpace(line[s:end])) == 0 {
 		return verdict{kind: vMine}
 	}
-	return doubtful("client address", line[s:end])
+	return verdict{vDoubtAddr, s, end}
 }
 
-// doubtful is the verdict on a session line whose client field is not
-// an address.
-func doubtful(what string, text []byte) verdict {
+// doubtful is the doubt on a session line whose client field is not an
+// address.
+func doubtful(what string, text []byte) string {
 	if len(text) > 64 {
 		text = text[:64]
 	}
-	return verdict{kind: vDoubt, msg: fmt.Sprintf("the %s %q is not an address (a corrupted or cut line?): the client cannot be told; read this line yourself", what, text)}
+	return fmt.Sprintf("the %s %q is not an address (a corrupted or cut line?): the client cannot be told; read this line yourself", what, text)
 }
 
 // addrAt parses line[s:end] as one address. It is not
 // mimecastip.ParseAddr: it works on the line's bytes without a copy, and
 // the brackets, tags and ports of each log format are its callers' rules.
-func addrAt(line []byte, s, end int) (Match, bool) {
+func addrAt(line []byte, s, end int) (netip.Addr, bool) {
 	if s >= end {
-		return Match{}, false
+		return netip.Addr{}, false
 	}
-	if a, e, ok := parse4(line[:end], s); ok && e == end {
-		return Match{a, s, end}, true
+	if a, ok := parseV4(line, s, end); ok {
+		return a, true
 	}
 	if a, ok := parse6(line[s:end]); ok {
-		return Match{a, s, end}, true
+		return a, true
 	}
-	return Match{}, false
+	return netip.Addr{}, false
+}
+
+// parseV4 parses line[s:end] as an IPv4 address: parse4 (four decimal
+// octets without leading zeros) that ends at end. It builds the address
+// in a register: parse4's byte array, read back as a word, stalls.
+func parseV4(line []byte, s, end int) (netip.Addr, bool) {
+	if end > len(line) {
+		return netip.Addr{}, false
+	}
+	line = line[:end]
+	var x uint32
+	k := s
+	for o := 0; o < 4; o++ {
+		if o > 0 {
+			if k >= len(line) || line[k] != '.' {
+				return netip.Addr{}, false
+			}
+			k++
+		}
+		var v uint32
+		digits := 0
+		for k < len(line) && isDigit(line[k]) {
+			if digits == 3 || digits == 1 && v == 0 {
+				return netip.Addr{}, false // too long, or a leading zero
+			}
+			v = v*10 + uint32(line[k]-'0')
+			digits++
+			k++
+		}
+		if digits == 0 || v > 255 {
+			return netip.Addr{}, false
+		}
+		x = x<<8 | v
+	}
+	if k != end {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], x)
+	return netip.AddrFrom4(b), true
 }
 
 // endpoint parses "ADDR:PORT" or "[ADDR]:PORT" in line[s:end] and
-// returns the address and the port text.
-func endpoint(line []byte, s, end int) (Match, []byte, bool) {
+// returns the span of the address and the port text.
+func endpoint(line []byte, s, end int) (as, ae int, port []byte, ok bool) {
 	if s < end && line[s] == '[' {
-		m, ok := bracket(line[:end], s)
+		_, as, ae, ok := bracket(line[:end], s)
 		if !ok {
-			return Match{}, nil, false
+			return 0, 0, nil, false
 		}
-		p := m.End + 1
+		p := ae + 1
 		if p < end && line[p] == ':' {
-			return m, line[p+1 : end], true
+			return as, ae, line[p+1 : end], true
 		}
-		return m, nil, true
+		return as, ae, nil, true
 	}
 	c := bytes.LastIndexByte(line[s:end], ':')
 	if c < 0 {
-		m, ok := addrAt(line, s, end)
-		return m, nil, ok
+		_, ok := addrAt(line, s, end)
+		return s, end, nil, ok
 	}
-	m, ok := addrAt(line, s, s+c)
-	if !ok { // a bare IPv6 address without port
-		m, ok = addrAt(line, s, end)
-		return m, nil, ok
+	if _, ok := addrAt(line, s, s+c); ok {
+		return s, s + c, line[s+c+1 : end], true
 	}
-	return m, line[s+c+1 : end], true
+	// a bare IPv6 address without port
+	_, ok = addrAt(line, s, end)
+	return s, end, nil, ok
 }
 
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
@@ -415,24 +509,40 @@ func hasSuffix(b []byte, s string) bool { return len(b) >= len(s) && string(b[le
 
 func index(b []byte, s string) int { return bytes.Index(b, []byte(s)) }
 
+// indexSpaced is index(b, " "+s) for an s that does not start with a
+// space: it looks for s, which is rarer in a log line than a space.
+func indexSpaced(b []byte, s string) int {
+	for i := 1; i < len(b); {
+		k := index(b[i:], s)
+		if k < 0 {
+			return -1
+		}
+		if p := i + k; b[p-1] == ' ' {
+			return p - 1
+		} else {
+			i = p + 1
+		}
+	}
+	return -1
+}
+
 // --- Postfix
 
 func detectPostfix(in *Inbound, line []byte, h head) verdict {
 	if !h.sys() {
 		return verdict{}
 	}
+	// the daemon is what follows the last '/'
 	prog := h.prog(line)
-	slash := len(prog) - 1
-	for slash >= 0 && prog[slash] != '/' {
-		slash--
-	}
-	if slash < 0 {
-		return verdict{}
-	}
-	daemon := prog[slash+1:]
-	postscreen := string(daemon) == "postscreen"
-	if !postscreen && string(daemon) != "smtpd" {
-		if hasPrefix(prog, "postfix") {
+	var slash int
+	postscreen := false
+	switch {
+	case hasSuffix(prog, "/smtpd"):
+		slash = len(prog) - len("/smtpd")
+	case hasSuffix(prog, "/postscreen"):
+		slash, postscreen = len(prog)-len("/postscreen"), true
+	default:
+		if hasPrefix(prog, "postfix") && bytes.IndexByte(prog, '/') >= 0 {
 			return verdict{kind: vMine}
 		}
 		return verdict{}
@@ -462,7 +572,7 @@ func detectPostfix(in *Inbound, line []byte, h head) verdict {
 		if b < 0 {
 			return mine
 		}
-		return clientAt(line, msg+b)
+		return verdict{kind: vAt, s: msg + b}
 	}
 	if hasPrefix(body, "warning: ") { // not a queue ID
 		return postfixWarning(line, msg+len("warning: "))
@@ -480,7 +590,7 @@ func detectPostfix(in *Inbound, line []byte, h head) verdict {
 	for i := off + from; i < len(line); i++ {
 		switch line[i] {
 		case '[':
-			return clientAt(line, i)
+			return verdict{kind: vAt, s: i}
 		case ' ':
 			return mine
 		}
@@ -490,20 +600,13 @@ func detectPostfix(in *Inbound, line []byte, h head) verdict {
 
 // queueIDLen returns the length of the Postfix queue ID that body starts
 // with, followed by ": ", or 0. A queue ID (see isQueueID) is at most 20
-// bytes: the ": " must come in the first 22.
+// bytes and holds no ':': the first ':' ends it.
 func queueIDLen(body []byte) int {
-	q := 0
-	for q < len(body) && q <= 20 && isAlnum(body[q]) {
-		q++
-	}
-	if q <= 20 && q+1 < len(body) && body[q] == ':' && body[q+1] == ' ' && isQueueID(body[:q]) {
+	q := bytes.IndexByte(body[:min(len(body), 21)], ':')
+	if q > 0 && q+1 < len(body) && body[q+1] == ' ' && isQueueID(body[:q]) {
 		return q
 	}
 	return 0
-}
-
-func isAlnum(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
 }
 
 // postfixFrom returns where the NAME[ADDR] of the client starts in the
@@ -588,7 +691,7 @@ func postfixFrom(in *Inbound, body []byte) int {
 // fromAfter returns where the text after the first " from " of body
 // starts, or -1.
 func fromAfter(body []byte) int {
-	f := index(body, " from ")
+	f := indexSpaced(body, "from ")
 	if f < 0 {
 		return -1
 	}
@@ -618,10 +721,10 @@ func postfixWarning(line []byte, i int) verdict {
 		if e := bytes.Index(line[s:], []byte(": ")); e >= 0 {
 			end = s + e
 		}
-		if m, ok := addrAt(line, s, end); ok {
-			return verdict{kind: vFound, m: m}
+		if _, ok := addrAt(line, s, end); ok {
+			return verdict{vFound, s, end}
 		}
-		return doubtful("client address", line[s:end])
+		return verdict{vDoubtAddr, s, end}
 	}
 	if hasPrefix(w, "hostname ") {
 		const r = " does not resolve to address "
@@ -663,7 +766,7 @@ func postfixWarning(line []byte, i int) verdict {
 // authenticated reports whether a Postfix disconnect line counts a
 // successful AUTH command ("auth=1", "auth=1/2"; "auth=0/1" failed).
 func authenticated(body []byte) bool {
-	a := index(body, " auth=")
+	a := indexSpaced(body, "auth=")
 	if a < 0 {
 		return false
 	}
@@ -725,12 +828,12 @@ func detectExim(in *Inbound, line []byte, h head) verdict {
 			// crafted sender can neither stand in for the client nor
 			// pass it off as authenticated.
 			if bytes.Count(flag, []byte(" H=")) > 1 || bytes.Count(flag, []byte(" A=")) > 1 {
-				return verdict{kind: vDoubt, msg: "several H= or A= fields (a crafted sender?): the client cannot be told; read this line yourself"}
+				return verdict{kind: vDoubtEximH}
 			}
 			v := eximHost(line, body+id+1)
 			if !in.Auth && v.kind == vFound {
 				// A= (the authenticator) is logged after the client
-				after := line[v.m.End:]
+				after := line[v.e:]
 				if a := index(after, " A="); a >= 0 && (bytes.IndexByte(after[:a], '"') < 0) {
 					return mine
 				}
@@ -752,10 +855,10 @@ func detectExim(in *Inbound, line []byte, h head) verdict {
 	}
 	if hasPrefix(rest, "no host name found for IP address ") {
 		s := body + len("no host name found for IP address ")
-		if m, ok := addrAt(line, s, len(line)); ok {
-			return verdict{kind: vFound, m: m}
+		if _, ok := addrAt(line, s, len(line)); ok {
+			return verdict{vFound, s, len(line)}
 		}
-		return doubtful("client address", line[s:])
+		return verdict{vDoubtAddr, s, len(line)}
 	}
 	switch {
 	case hasPrefix(rest, "SMTP protocol error in "), hasPrefix(rest, "SMTP syntax error in "),
@@ -857,7 +960,7 @@ func detectSendmail(in *Inbound, line []byte, h head) verdict {
 	if bytes.Count(body, []byte("relay=")) > 1 {
 		// a sender or recipient address can hold "relay=name [addr]" in
 		// quotes: which one Sendmail wrote cannot be told
-		return verdict{kind: vDoubt, msg: "several relay= fields (a crafted address?): the client cannot be told; read this line yourself"}
+		return verdict{kind: vDoubtRelay}
 	}
 	i := len(line) - len(body) + r + len("relay=")
 	if i < len(line) && line[i] != '[' {
@@ -898,7 +1001,7 @@ func sendmailSession(line []byte, i int) verdict {
 		if v.kind != vFound {
 			return v
 		}
-		after := line[v.m.End:]
+		after := line[v.e:]
 		if e := bytes.IndexByte(after, ']'); e >= 0 {
 			after = after[e+1:]
 		}
@@ -970,8 +1073,8 @@ var exchangeTrackingFields = []string{"date-time", "client-ip", "client-hostname
 var exchangeProtocolFields = []string{"date-time", "connector-id", "session-id", "sequence-number", "local-endpoint", "remote-endpoint", "event"}
 
 // exchangeHeader checks a "#Fields:" line against the layout the
-// detection relies on.
-func exchangeHeader(line []byte, want []string, other []string) verdict {
+// detection relies on; bad is the verdict on another layout.
+func exchangeHeader(line []byte, want []string, other []string, bad vkind) verdict {
 	mine := verdict{kind: vMine}
 	if !hasPrefix(line, "#Fields: ") {
 		return mine
@@ -991,7 +1094,12 @@ func exchangeHeader(line []byte, want []string, other []string) verdict {
 	if prefix(want) || prefix(other) {
 		return mine
 	}
-	return verdict{kind: vErr, msg: "unsupported #Fields layout: the columns must start with " + strings.Join(want, ",") + " (message tracking) or " + strings.Join(other, ",") + " (protocol log)"}
+	return verdict{kind: bad}
+}
+
+// fieldsError is the error on a #Fields header that has neither layout.
+func fieldsError(want, other []string) string {
+	return "unsupported #Fields layout: the columns must start with " + strings.Join(want, ",") + " (message tracking) or " + strings.Join(other, ",") + " (protocol log)"
 }
 
 func isExchangeLine(line []byte, h head) bool {
@@ -1000,7 +1108,7 @@ func isExchangeLine(line []byte, h head) bool {
 
 func detectExchangeTracking(in *Inbound, line []byte, h head) verdict {
 	if len(line) > 0 && line[0] == '#' {
-		return exchangeHeader(line, exchangeTrackingFields, exchangeProtocolFields)
+		return exchangeHeader(line, exchangeTrackingFields, exchangeProtocolFields, vErrTracking)
 	}
 	if !isExchangeLine(line, h) {
 		return verdict{}
@@ -1027,7 +1135,7 @@ func isProtoEvent(c byte) bool { return c == '+' || c == '-' || c == '*' || c ==
 
 func detectExchangeReceive(in *Inbound, line []byte, h head) verdict {
 	if len(line) > 0 && line[0] == '#' {
-		return exchangeHeader(line, exchangeProtocolFields, exchangeTrackingFields)
+		return exchangeHeader(line, exchangeProtocolFields, exchangeTrackingFields, vErrReceive)
 	}
 	if !isExchangeLine(line, h) {
 		return verdict{}
@@ -1036,15 +1144,15 @@ func detectExchangeReceive(in *Inbound, line []byte, h head) verdict {
 	if csvFields(line, f[:]) < 7 || f[6][1]-f[6][0] != 1 || !isProtoEvent(line[f[6][0]]) {
 		return verdict{}
 	}
-	_, lport, ok := endpoint(line, f[4][0], f[4][1])
+	_, _, lport, ok := endpoint(line, f[4][0], f[4][1])
 	if !ok || string(lport) != "25" {
 		return verdict{kind: vMine}
 	}
-	m, _, ok := endpoint(line, f[5][0], f[5][1])
+	as, ae, _, ok := endpoint(line, f[5][0], f[5][1])
 	if !ok {
-		return doubtful("remote endpoint", line[f[5][0]:f[5][1]])
+		return verdict{vDoubtRemote, f[5][0], f[5][1]}
 	}
-	return verdict{kind: vFound, m: m}
+	return verdict{vFound, as, ae}
 }
 
 // --- Microsoft 365 message trace
@@ -1108,13 +1216,13 @@ func detectM365(in *Inbound, line []byte, h head) verdict {
 	if len(bytes.TrimSpace(line)) == 0 || hasPrefix(line, "#TYPE ") {
 		return verdict{kind: vMine}
 	}
-	var f [64][2]int
+	var f m365Row
 	k := csvFields(line, f[:])
 	if k != l.cols {
 		// A quoted field with a line break in it (Export-Csv keeps a
 		// subject's) splits its row: the client of neither part can be
 		// told by its column.
-		return verdict{kind: vDoubt, msg: fmt.Sprintf("a row of %d fields where the header has %d (a quoted field with a line break in it?): the client cannot be told; read this line yourself", k, l.cols)}
+		return verdict{kind: vDoubtRow, s: k}
 	}
 	if l.dir >= 0 && l.dir < k && strings.EqualFold(string(line[f[l.dir][0]:f[l.dir][1]]), "Originating") {
 		return verdict{kind: vMine}
@@ -1122,12 +1230,22 @@ func detectM365(in *Inbound, line []byte, h head) verdict {
 	if h := bytes.TrimSpace(line[f[l.ip][0]:f[l.ip][1]]); bytes.EqualFold(h, []byte("FromIP")) || bytes.EqualFold(h, []byte("original_client_ip")) {
 		return verdict{kind: vMine} // the header (again, in concatenated exports)
 	}
-	v := clientField(line, f[l.ip][0], f[l.ip][1])
-	if v.kind != vFound {
-		return v
-	}
-	if l.time >= 0 && l.time < k {
-		v.ts = uint64(f[l.time][0])<<32 | uint64(f[l.time][1])
-	}
-	return v
+	return clientField(line, f[l.ip][0], f[l.ip][1])
 }
+
+// m365Time returns the span of the time column of a row that
+// detectM365 found a client in.
+func m365Time(in *Inbound, line []byte) (t0, t1 int, ok bool) {
+	l := in.csv
+	if l == nil || l.time < 0 || l.time >= len(m365Row{}) {
+		return 0, 0, false
+	}
+	var f m365Row
+	if csvFields(line, f[:l.time+1]) <= l.time {
+		return 0, 0, false
+	}
+	return f[l.time][0], f[l.time][1], true
+}
+
+// m365Row holds the field spans of a Microsoft 365 row.
+type m365Row [64][2]int
