@@ -276,17 +276,18 @@ func (in *Inbound) client(line []byte) (client, bool) {
 	if !ok || a.IsLoopback() || a.Is4In6() && a.Unmap().IsLoopback() {
 		return client{mine: true}, false
 	}
-	c := client{m: Match{a, skip + v.s, skip + v.e}, format: int8(i), t0: -1, t1: -1, mine: true}
+	// the time stamp, when line1 would not find it at the line's start
+	t0, t1 := -1, -1
 	switch {
 	case i == m365Index:
-		if t0, t1, ok := m365Time(in, line); ok {
-			c.t0, c.t1 = skip+t0, skip+t1
+		if s, e, ok := m365Time(in, line); ok {
+			t0, t1 = skip+s, skip+e
 		}
 	case levels <= 1 && h.ts > 0:
 		// the time stamp line1 would find after the prefix
-		c.t0, c.t1 = skip, skip+h.ts
+		t0, t1 = skip, skip+h.ts
 	}
-	return c, true
+	return client{m: Match{a, skip + v.s, skip + v.e}, format: int8(i), t0: t0, t1: t1, mine: true}, true
 }
 
 // m365Index is the index of the Microsoft 365 format in formats: it is
@@ -509,19 +510,21 @@ func hasSuffix(b []byte, s string) bool { return len(b) >= len(s) && string(b[le
 
 func index(b []byte, s string) int { return bytes.Index(b, []byte(s)) }
 
-// indexSpaced is index(b, " "+s) for an s that does not start with a
-// space: it looks for s, which is rarer in a log line than a space.
-func indexSpaced(b []byte, s string) int {
-	for i := 1; i < len(b); {
-		k := index(b[i:], s)
-		if k < 0 {
+// indexAnchored is index(b, s), found by looking for s[k:], which is
+// rarer in a log line than s[:k] (a space, a common letter), and then
+// checking what precedes it.
+func indexAnchored(b []byte, s string, k int) int {
+	rest := s[k:]
+	for i := k; i <= len(b)-len(rest); {
+		j := index(b[i:], rest)
+		if j < 0 {
 			return -1
 		}
-		if p := i + k; b[p-1] == ' ' {
-			return p - 1
-		} else {
-			i = p + 1
+		p := i + j
+		if string(b[p-k:p]) == s[:k] {
+			return p - k
 		}
+		i = p + 1
 	}
 	return -1
 }
@@ -587,15 +590,12 @@ func detectPostfix(in *Inbound, line []byte, h head) verdict {
 	if from < 0 {
 		return mine
 	}
-	for i := off + from; i < len(line); i++ {
-		switch line[i] {
-		case '[':
-			return verdict{kind: vAt, s: i}
-		case ' ':
-			return mine
-		}
+	host := line[off+from:]
+	b := bytes.IndexByte(host, '[')
+	if b < 0 || bytes.IndexByte(host[:b], ' ') >= 0 {
+		return mine
 	}
-	return mine
+	return verdict{kind: vAt, s: off + from + b}
 }
 
 // queueIDLen returns the length of the Postfix queue ID that body starts
@@ -691,7 +691,7 @@ func postfixFrom(in *Inbound, body []byte) int {
 // fromAfter returns where the text after the first " from " of body
 // starts, or -1.
 func fromAfter(body []byte) int {
-	f := indexSpaced(body, "from ")
+	f := indexAnchored(body, " from ", 1)
 	if f < 0 {
 		return -1
 	}
@@ -766,7 +766,7 @@ func postfixWarning(line []byte, i int) verdict {
 // authenticated reports whether a Postfix disconnect line counts a
 // successful AUTH command ("auth=1", "auth=1/2"; "auth=0/1" failed).
 func authenticated(body []byte) bool {
-	a := indexSpaced(body, "auth=")
+	a := indexAnchored(body, " auth=", 2)
 	if a < 0 {
 		return false
 	}
