@@ -365,6 +365,11 @@ func bracket(line []byte, i int) (a netip.Addr, s, end int, ok bool) {
 	if i >= len(line) || line[i] != '[' {
 		return netip.Addr{}, 0, 0, false
 	}
+	// an IPv4 address right up to the ']' (the usual case), without
+	// looking for the ']' first
+	if x, k, ok := scanV4(line, i+1); ok && k < len(line) && line[k] == ']' {
+		return addrFrom4(x), i + 1, k, true
+	}
 	e := bytes.IndexByte(line[i+1:], ']')
 	if e < 0 {
 		return netip.Addr{}, 0, 0, false
@@ -444,13 +449,19 @@ func parseV4(line []byte, s, end int) (netip.Addr, bool) {
 	if end > len(line) {
 		return netip.Addr{}, false
 	}
-	line = line[:end]
-	var x uint32
-	k := s
+	if x, k, ok := scanV4(line[:end], s); ok && k == end {
+		return addrFrom4(x), true
+	}
+	return netip.Addr{}, false
+}
+
+// scanV4 reads the four decimal octets of an IPv4 address (no leading
+// zeros, as parse4) at line[k:] and returns it and where it ends.
+func scanV4(line []byte, k int) (x uint32, end int, ok bool) {
 	for o := 0; o < 4; o++ {
 		if o > 0 {
 			if k >= len(line) || line[k] != '.' {
-				return netip.Addr{}, false
+				return 0, 0, false
 			}
 			k++
 		}
@@ -458,23 +469,25 @@ func parseV4(line []byte, s, end int) (netip.Addr, bool) {
 		digits := 0
 		for k < len(line) && isDigit(line[k]) {
 			if digits == 3 || digits == 1 && v == 0 {
-				return netip.Addr{}, false // too long, or a leading zero
+				return 0, 0, false // too long, or a leading zero
 			}
 			v = v*10 + uint32(line[k]-'0')
 			digits++
 			k++
 		}
 		if digits == 0 || v > 255 {
-			return netip.Addr{}, false
+			return 0, 0, false
 		}
 		x = x<<8 | v
 	}
-	if k != end {
-		return netip.Addr{}, false
-	}
+	return x, k, true
+}
+
+// addrFrom4 is netip.AddrFrom4 of the address x.
+func addrFrom4(x uint32) netip.Addr {
 	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], x)
-	return netip.AddrFrom4(b), true
+	binary.BigEndian.PutUint32(b[:], x) // one store, that the load of AddrFrom4 reads back
+	return netip.AddrFrom4(b)
 }
 
 // endpoint parses "ADDR:PORT" or "[ADDR]:PORT" in line[s:end] and
