@@ -465,18 +465,25 @@ func scanV4(line []byte, k int) (x uint32, end int, ok bool) {
 			}
 			k++
 		}
-		var v uint32
-		digits := 0
-		for k < len(line) && isDigit(line[k]) {
-			if digits == 3 || digits == 1 && v == 0 {
-				return 0, 0, false // too long, or a leading zero
+		// one to three digits, no leading zero, at most 255
+		if k >= len(line) || !isDigit(line[k]) {
+			return 0, 0, false
+		}
+		v := uint32(line[k] - '0')
+		k++
+		if k < len(line) && isDigit(line[k]) {
+			if v == 0 {
+				return 0, 0, false
 			}
 			v = v*10 + uint32(line[k]-'0')
-			digits++
 			k++
-		}
-		if digits == 0 || v > 255 {
-			return 0, 0, false
+			if k < len(line) && isDigit(line[k]) {
+				v = v*10 + uint32(line[k]-'0')
+				k++
+				if k < len(line) && isDigit(line[k]) || v > 255 {
+					return 0, 0, false
+				}
+			}
 		}
 		x = x<<8 | v
 	}
