@@ -748,7 +748,8 @@ func postfixWarning(line []byte, i int) verdict {
 	}
 	if hasPrefix(w, "hostname ") {
 		const r = " does not resolve to address "
-		if k := index(w, r); k >= 0 && bytes.IndexByte(w[len("hostname "):k], ' ') < 0 {
+		// (an empty NAME: the space of "hostname " starts r)
+		if k := index(w, r); k >= 0 && bytes.IndexByte(w[len("hostname "):max(k, len("hostname "))], ' ') < 0 {
 			return bare(i + k + len(r))
 		}
 		return mine

@@ -164,6 +164,8 @@ var diffEdgeLines = []string{
 	"Nov 22 07:14:45 mx postfix/smtpd[1]:  TLS connection established from x[8.8.8.8]: TLSv1.3",
 	"Nov 22 07:14:45 mx postfix/smtpd[1]: warning: hostname x does not resolve to address 8.8.8.8",
 	"Nov 22 07:14:45 mx postfix/smtpd[1]: warning: hostname x y does not resolve to address 8.8.8.8",
+	"Nov 22 07:14:45 mx postfix/smtpd[1]: warning: hostname does not resolve to address 8.8.8.8",
+	"Nov 22 07:14:45 mx postfix/smtpd[1]: warning: hostname  does not resolve to address 8.8.8.8",
 	"Nov 22 07:14:45 mx postfix/smtpd[1]: warning: hostname x does not resolve to address 8.8.8.",
 	"Nov 22 07:14:45 mx postfix/smtpd[1]: warning: 8.8.8.8: hostname x verification failed: Name or service not known",
 	"Nov 22 07:14:45 mx postfix/smtpd[1]: warning: 8.8.8.8: hostname x",

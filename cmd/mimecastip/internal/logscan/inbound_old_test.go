@@ -3,7 +3,9 @@ package logscan
 // This file is the scanner's per-line client detection as it was before
 // it was made faster (as of commit 873072a): the reference that the
 // differential tests in inbound_diff_test.go hold the new path to. Keep
-// it as it is.
+// it as it is. One change: postfixWarning no longer panics on a
+// "hostname does not resolve to address" warning without a NAME (found
+// by FuzzInboundSameAsOld); both read the address after it.
 
 import (
 	"bytes"
@@ -383,7 +385,8 @@ func oldPostfixWarning(line []byte, i int) oldVerdict {
 	}
 	if oldHasPrefix(w, "hostname ") {
 		const r = " does not resolve to address "
-		if k := oldIndex(w, r); k >= 0 && bytes.IndexByte(w[len("hostname "):k], ' ') < 0 {
+		// (an empty NAME: the space of "hostname " starts r)
+		if k := oldIndex(w, r); k >= 0 && bytes.IndexByte(w[len("hostname "):max(k, len("hostname "))], ' ') < 0 {
 			return bare(i + k + len(r))
 		}
 		return mine
