@@ -530,19 +530,32 @@ func hasSuffix(b []byte, s string) bool { return len(b) >= len(s) && string(b[le
 
 func index(b []byte, s string) int { return bytes.Index(b, []byte(s)) }
 
-// indexAnchored is index(b, s), found by looking for s[k:], which is
-// rarer in a log line than s[:k] (a space, a common letter), and then
-// checking what precedes it.
-func indexAnchored(b []byte, s string, k int) int {
-	rest := s[k:]
-	for i := k; i <= len(b)-len(rest); {
-		j := index(b[i:], rest)
+// anchored is a text looked for in a line by a rarer part of it: the
+// bytes from k on (after a space or a common letter).
+type anchored struct {
+	text string
+	rest []byte // text[k:]
+	k    int
+}
+
+func anchor(text string, k int) anchored { return anchored{text, []byte(text[k:]), k} }
+
+var (
+	textFrom = anchor(" from ", 2) // 'r'
+	textAuth = anchor(" auth=", 2) // 'u'
+	textSASL = []byte("sasl_username=")
+)
+
+// index returns the index of the first a.text in b, or -1.
+func (a *anchored) index(b []byte) int {
+	for i := a.k; i <= len(b)-len(a.rest); {
+		j := bytes.Index(b[i:], a.rest)
 		if j < 0 {
 			return -1
 		}
 		p := i + j
-		if string(b[p-k:p]) == s[:k] {
-			return p - k
+		if string(b[p-a.k:p]) == a.text[:a.k] {
+			return p - a.k
 		}
 		i = p + 1
 	}
@@ -642,7 +655,7 @@ func postfixFrom(in *Inbound, body []byte) int {
 			return len("connect from ")
 		}
 		if hasPrefix(body, "client=") {
-			if !in.Auth && index(body, "sasl_username=") >= 0 {
+			if !in.Auth && bytes.Index(body, textSASL) >= 0 {
 				return -1
 			}
 			return len("client=")
@@ -711,7 +724,7 @@ func postfixFrom(in *Inbound, body []byte) int {
 // fromAfter returns where the text after the first " from " of body
 // starts, or -1.
 func fromAfter(body []byte) int {
-	f := indexAnchored(body, " from ", 1)
+	f := textFrom.index(body)
 	if f < 0 {
 		return -1
 	}
@@ -787,7 +800,7 @@ func postfixWarning(line []byte, i int) verdict {
 // authenticated reports whether a Postfix disconnect line counts a
 // successful AUTH command ("auth=1", "auth=1/2"; "auth=0/1" failed).
 func authenticated(body []byte) bool {
-	a := indexAnchored(body, " auth=", 2)
+	a := textAuth.index(body)
 	if a < 0 {
 		return false
 	}
