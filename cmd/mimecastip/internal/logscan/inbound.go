@@ -211,6 +211,16 @@ func parseHead(line []byte) head {
 
 // client returns the inbound client of line, if any.
 func (in *Inbound) client(line []byte) (client, bool) {
+	var c client
+	ok := in.clientTo(&c, line)
+	return c, ok
+}
+
+// clientTo is client, with the result stored in *c (all of it). A
+// caller with c on its stack saves the copy of the result: client is a
+// hundred bytes, returned through memory, whose copy at the caller
+// stalls on the stores of the call (a read of two stores at once).
+func (in *Inbound) clientTo(c *client, line []byte) bool {
 	// Step over the prefixes (each time after the line terminator), and
 	// keep the offsets.
 	skip, levels := 0, 0
@@ -249,7 +259,8 @@ func (in *Inbound) client(line []byte) (client, bool) {
 		}
 	}
 	if v.kind == vNone {
-		return client{}, false
+		c.set(Match{}, 0, -1, -1, "", "", false)
+		return false
 	}
 	// the address: parsed here, once, for the usual verdict vAt
 	a, ok := netip.Addr{}, false
@@ -266,15 +277,19 @@ func (in *Inbound) client(line []byte) (client, bool) {
 	}
 	switch v.kind {
 	case vMine:
-		return client{mine: true}, false
+		c.set(Match{}, 0, -1, -1, "", "", true)
+		return false
 	case vFound:
 	case vErrTracking, vErrReceive:
-		return client{format: int8(i), err: v.message(in, line), mine: true}, true
+		c.set(Match{}, int8(i), -1, -1, v.message(in, line), "", true)
+		return true
 	default:
-		return client{format: int8(i), doubt: v.message(in, line), mine: true}, true
+		c.set(Match{}, int8(i), -1, -1, "", v.message(in, line), true)
+		return true
 	}
 	if !ok || a.IsLoopback() || a.Is4In6() && a.Unmap().IsLoopback() {
-		return client{mine: true}, false
+		c.set(Match{}, 0, -1, -1, "", "", true)
+		return false
 	}
 	// the time stamp, when line1 would not find it at the line's start
 	t0, t1 := -1, -1
@@ -287,7 +302,16 @@ func (in *Inbound) client(line []byte) (client, bool) {
 		// the time stamp line1 would find after the prefix
 		t0, t1 = skip, skip+h.ts
 	}
-	return client{m: Match{a, skip + v.s, skip + v.e}, format: int8(i), t0: t0, t1: t1, mine: true}, true
+	c.set(Match{a, skip + v.s, skip + v.e}, int8(i), t0, t1, "", "", true)
+	return true
+}
+
+// set stores the fields of c one by one (not a struct copy: see
+// clientTo).
+func (c *client) set(m Match, format int8, t0, t1 int, err, doubt string, mine bool) {
+	c.m.Addr, c.m.Start, c.m.End = m.Addr, m.Start, m.End
+	c.format, c.t0, c.t1 = format, t0, t1
+	c.err, c.doubt, c.mine = err, doubt, mine
 }
 
 // m365Index is the index of the Microsoft 365 format in formats: it is
@@ -530,34 +554,32 @@ func hasSuffix(b []byte, s string) bool { return len(b) >= len(s) && string(b[le
 
 func index(b []byte, s string) int { return bytes.Index(b, []byte(s)) }
 
-// anchored is a text looked for in a line by a rarer part of it: the
-// bytes from k on (after a space or a common letter).
+// anchored is a text looked for in a line by its byte at k, which is
+// rare in a log line: bytes.Index tries every position of a short line
+// (and, on a long one, every space of " from ").
 type anchored struct {
 	text string
-	rest []byte // text[k:]
 	k    int
 }
 
-func anchor(text string, k int) anchored { return anchored{text, []byte(text[k:]), k} }
-
 var (
-	textFrom = anchor(" from ", 2) // 'r'
-	textAuth = anchor(" auth=", 2) // 'u'
-	textSASL = []byte("sasl_username=")
+	textFrom = anchored{" from ", 2}         // 'r'
+	textAuth = anchored{" auth=", 2}         // 'u'
+	textSASL = anchored{"sasl_username=", 4} // '_'
 )
 
 // index returns the index of the first a.text in b, or -1.
-func (a *anchored) index(b []byte) int {
-	for i := a.k; i <= len(b)-len(a.rest); {
-		j := bytes.Index(b[i:], a.rest)
+func (a anchored) index(b []byte) int {
+	c := a.text[a.k]
+	for i := a.k; i < len(b); {
+		j := bytes.IndexByte(b[i:], c)
 		if j < 0 {
 			return -1
 		}
-		p := i + j
-		if string(b[p-a.k:p]) == a.text[:a.k] {
-			return p - a.k
+		if p := i + j - a.k; p+len(a.text) <= len(b) && string(b[p:p+len(a.text)]) == a.text {
+			return p
 		}
-		i = p + 1
+		i += j + 1
 	}
 	return -1
 }
@@ -635,6 +657,9 @@ func detectPostfix(in *Inbound, line []byte, h head) verdict {
 // with, followed by ": ", or 0. A queue ID (see isQueueID) is at most 20
 // bytes and holds no ':': the first ':' ends it.
 func queueIDLen(body []byte) int {
+	if hasPrefix(body, "NOQUEUE:") { // not a queue ID
+		return 0
+	}
 	q := bytes.IndexByte(body[:min(len(body), 21)], ':')
 	if q > 0 && q+1 < len(body) && body[q+1] == ' ' && isQueueID(body[:q]) {
 		return q
@@ -655,7 +680,7 @@ func postfixFrom(in *Inbound, body []byte) int {
 			return len("connect from ")
 		}
 		if hasPrefix(body, "client=") {
-			if !in.Auth && bytes.Index(body, textSASL) >= 0 {
+			if !in.Auth && textSASL.index(body) >= 0 {
 				return -1
 			}
 			return len("client=")
@@ -668,44 +693,67 @@ func postfixFrom(in *Inbound, body []byte) int {
 			return len("disconnect from ")
 		}
 		if hasPrefix(body, "discard: ") {
-			return fromAfter(body)
+			return fromAfterPrefix(body, len("discard: "))
 		}
 	case 'N':
-		if hasPrefix(body, "NOQUEUE: reject: ") || hasPrefix(body, "NOQUEUE: reject_warning: ") ||
-			hasPrefix(body, "NOQUEUE: milter-reject: ") {
-			return fromAfter(body)
+		if hasPrefix(body, "NOQUEUE: reject: ") {
+			return fromAfterPrefix(body, len("NOQUEUE: reject: "))
+		}
+		if hasPrefix(body, "NOQUEUE: reject_warning: ") {
+			return fromAfterPrefix(body, len("NOQUEUE: reject_warning: "))
+		}
+		if hasPrefix(body, "NOQUEUE: milter-reject: ") {
+			return fromAfterPrefix(body, len("NOQUEUE: milter-reject: "))
 		}
 	case 'r':
-		if hasPrefix(body, "reject: ") || hasPrefix(body, "reject_warning: ") || hasPrefix(body, "redirect: ") {
-			return fromAfter(body)
+		if hasPrefix(body, "reject: ") {
+			return fromAfterPrefix(body, len("reject: "))
+		}
+		if hasPrefix(body, "reject_warning: ") {
+			return fromAfterPrefix(body, len("reject_warning: "))
+		}
+		if hasPrefix(body, "redirect: ") {
+			return fromAfterPrefix(body, len("redirect: "))
 		}
 	case 'h':
 		if hasPrefix(body, "hold: ") {
-			return fromAfter(body)
+			return fromAfterPrefix(body, len("hold: "))
 		}
 	case 'f':
 		if hasPrefix(body, "filter: ") {
-			return fromAfter(body)
+			return fromAfterPrefix(body, len("filter: "))
 		}
 	case 'w':
 		if hasPrefix(body, "warn: ") {
-			return fromAfter(body)
+			return fromAfterPrefix(body, len("warn: "))
 		}
 	case 'i':
-		if hasPrefix(body, "info: ") || hasPrefix(body, "improper command pipelining after ") {
-			return fromAfter(body)
+		if hasPrefix(body, "info: ") {
+			return fromAfterPrefix(body, len("info: "))
+		}
+		if hasPrefix(body, "improper command pipelining after ") {
+			return fromAfterPrefix(body, len("improper command pipelining after "))
 		}
 	case 'm':
-		if hasPrefix(body, "milter-reject: ") || hasPrefix(body, "milter-hold: ") || hasPrefix(body, "milter-discard: ") {
-			return fromAfter(body)
+		if hasPrefix(body, "milter-reject: ") {
+			return fromAfterPrefix(body, len("milter-reject: "))
+		}
+		if hasPrefix(body, "milter-hold: ") {
+			return fromAfterPrefix(body, len("milter-hold: "))
+		}
+		if hasPrefix(body, "milter-discard: ") {
+			return fromAfterPrefix(body, len("milter-discard: "))
 		}
 	case 'l':
 		if hasPrefix(body, "lost connection after ") {
-			return fromAfter(body)
+			return fromAfterPrefix(body, len("lost connection after "))
 		}
 	case 't':
-		if hasPrefix(body, "timeout after ") || hasPrefix(body, "too many errors after ") {
-			return fromAfter(body)
+		if hasPrefix(body, "timeout after ") {
+			return fromAfterPrefix(body, len("timeout after "))
+		}
+		if hasPrefix(body, "too many errors after ") {
+			return fromAfterPrefix(body, len("too many errors after "))
 		}
 	case 'S':
 		if hasPrefix(body, "SSL_accept error from ") {
@@ -719,6 +767,26 @@ func postfixFrom(in *Inbound, body []byte) int {
 		return fromAfter(body)
 	}
 	return -1
+}
+
+// fromAfterPrefix is fromAfter for a body that starts with an event
+// prefix of n bytes, which ends with a space and holds no "from": the
+// first " from " is then the one right after the stage word that
+// follows the prefix ("RCPT from"), found without a search.
+func fromAfterPrefix(body []byte, n int) int {
+	w := body[n:]
+	if hasPrefix(w, "from ") { // " from " starts at the prefix's space
+		return n + len("from ")
+	}
+	for k := 0; k < len(w) && k < 32; k++ {
+		if w[k] == ' ' {
+			if hasPrefix(w[k:], " from ") {
+				return n + k + len(" from ")
+			}
+			break
+		}
+	}
+	return fromAfter(body)
 }
 
 // fromAfter returns where the text after the first " from " of body

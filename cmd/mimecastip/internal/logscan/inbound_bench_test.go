@@ -56,6 +56,26 @@ func inboundWork(in *Inbound, lines [][]byte) (n int) {
 	return n
 }
 
+// inboundWorkTo is inboundWork with clientTo, as Scanner.line1 could
+// call it.
+func inboundWorkTo(in *Inbound, lines [][]byte) (n int) {
+	for _, l := range lines {
+		var c client
+		ok := in.clientTo(&c, l)
+		if !c.mine && namesMTA(l) {
+			n++
+		}
+		if ok && c.err == "" && c.doubt == "" {
+			if c.t0 < 0 {
+				c.t0 = prefixLen(l)
+				c.t1 = c.t0 + len(Timestamp(l[c.t0:]))
+			}
+			n += c.m.End + c.t1
+		}
+	}
+	return n
+}
+
 // oldInboundWork is inboundWork with the reference implementation of
 // inbound_old_test.go.
 func oldInboundWork(in *Inbound, lines [][]byte) (n int) {
@@ -80,7 +100,8 @@ func oldInboundWork(in *Inbound, lines [][]byte) (n int) {
 // classifying, on generated Postfix lines (100000 of them, and 2000, which
 // stay in the cache as a chunk of the Scanner does) and on the fixtures
 // of every format; impl=old is the reference implementation, for a
-// ratio in the same run (benchstat -col /impl).
+// ratio in the same run (benchstat -col /impl); impl=newTo calls
+// clientTo, as Scanner.line1 could.
 func BenchmarkInbound(b *testing.B) {
 	gen := genLines(b, 100000)
 	small := make([][]byte, 2000)
@@ -101,6 +122,13 @@ func BenchmarkInbound(b *testing.B) {
 			b.SetBytes(size)
 			for b.Loop() {
 				inboundWork(in, set.lines)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(set.lines)), "ns/line")
+		})
+		b.Run("set="+set.name+"/impl=newTo", func(b *testing.B) {
+			b.SetBytes(size)
+			for b.Loop() {
+				inboundWorkTo(in, set.lines)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(set.lines)), "ns/line")
 		})
