@@ -193,7 +193,13 @@ func parseHead(line []byte) head {
 		return h
 	}
 	i++
-	sp := bytes.IndexByte(line[i:], ' ') // after the host
+	sp := 0 // after the host, a short word: no bytes.IndexByte
+	for sp < 16 && i+sp < len(line) && line[i+sp] != ' ' {
+		sp++
+	}
+	if sp == 16 || i+sp == len(line) {
+		sp = bytes.IndexByte(line[i:], ' ')
+	}
 	if sp <= 0 {
 		return h
 	}
@@ -657,15 +663,23 @@ func detectPostfix(in *Inbound, line []byte, h head) verdict {
 // with, followed by ": ", or 0. A queue ID (see isQueueID) is at most 20
 // bytes and holds no ':': the first ':' ends it.
 func queueIDLen(body []byte) int {
-	if hasPrefix(body, "NOQUEUE:") { // not a queue ID
-		return 0
+	q := 0
+	for q < len(body) && q <= 20 && alnum[body[q]] {
+		q++
 	}
-	q := bytes.IndexByte(body[:min(len(body), 21)], ':')
-	if q > 0 && q+1 < len(body) && body[q+1] == ' ' && isQueueID(body[:q]) {
-		return q
+	if q >= 6 && q <= 20 && q+1 < len(body) && body[q] == ':' && body[q+1] == ' ' && string(body[:q]) != "NOQUEUE" {
+		return q // isQueueID(body[:q])
 	}
 	return 0
 }
+
+// alnum holds the letters and digits.
+var alnum = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+	}
+	return t
+}()
 
 // postfixFrom returns where the NAME[ADDR] of the client starts in the
 // event body of an smtpd line (after the queue ID), or -1 when the event
