@@ -943,14 +943,18 @@ func detectExim(in *Inbound, line []byte, h head) verdict {
 			// holding " H=" or " A=": such a line is in doubt, so that a
 			// crafted sender can neither stand in for the client nor
 			// pass it off as authenticated.
-			if bytes.Count(flag, []byte(" H=")) > 1 || bytes.Count(flag, []byte(" A=")) > 1 {
+			nH, nA, hf, af := eximFields(flag)
+			if nH > 1 || nA > 1 {
 				return verdict{kind: vDoubtEximH}
 			}
-			v := eximHost(line, body+id+1)
-			if !in.Auth && v.kind == vFound {
+			if hf < 0 {
+				return mine
+			}
+			from := body + id + 1
+			v := eximHostAt(line, from+hf+len(" H="))
+			if !in.Auth && v.kind == vFound && af >= 0 && from+af >= v.e {
 				// A= (the authenticator) is logged after the client
-				after := line[v.e:]
-				if a := index(after, " A="); a >= 0 && (bytes.IndexByte(after[:a], '"') < 0) {
+				if bytes.IndexByte(line[v.e:from+af], '"') < 0 {
 					return mine
 				}
 			}
@@ -1002,6 +1006,34 @@ var eximFrom = []string{
 	"SMTP command timeout on connection from ",
 	"SMTP data timeout (message abandoned) on connection from ",
 	"TLS error on connection from ",
+}
+
+// eximFields counts the " H=" and " A=" fields of the text of an Exim
+// "<=" line, and returns where the first of each starts (-1 if none):
+// one pass over its '=' signs.
+func eximFields(flag []byte) (nH, nA, h, a int) {
+	h, a = -1, -1
+	for i := 2; i < len(flag); {
+		k := bytes.IndexByte(flag[i:], '=')
+		if k < 0 {
+			break
+		}
+		p := i + k // a field " X=" starts at p-2
+		if flag[p-2] == ' ' {
+			switch flag[p-1] {
+			case 'H':
+				if nH++; h < 0 {
+					h = p - 2
+				}
+			case 'A':
+				if nA++; a < 0 {
+					a = p - 2
+				}
+			}
+		}
+		i = p + 1
+	}
+	return nH, nA, h, a
 }
 
 // isEximID reports whether b looks like an Exim message ID
