@@ -297,7 +297,10 @@ func (in *Inbound) clientTo(c *client, line []byte) bool {
 		c.set(Match{}, 0, -1, -1, "", "", true)
 		return false
 	}
-	// the time stamp, when line1 would not find it at the line's start
+	// The time stamp: the CSV column of a Microsoft 365 row; else the one
+	// at the line's start, which Scanner.line1 would look for again
+	// (after one prefix: after two, it finds none, so -1 leaves that to
+	// it).
 	t0, t1 := -1, -1
 	switch {
 	case i == m365Index:
@@ -305,7 +308,6 @@ func (in *Inbound) clientTo(c *client, line []byte) bool {
 			t0, t1 = skip+s, skip+e
 		}
 	case levels <= 1 && h.ts > 0:
-		// the time stamp line1 would find after the prefix
 		t0, t1 = skip, skip+h.ts
 	}
 	c.set(Match{a, skip + v.s, skip + v.e}, int8(i), t0, t1, "", "", true)
@@ -660,15 +662,16 @@ func detectPostfix(in *Inbound, line []byte, h head) verdict {
 }
 
 // queueIDLen returns the length of the Postfix queue ID that body starts
-// with, followed by ": ", or 0. A queue ID (see isQueueID) is at most 20
-// bytes and holds no ':': the first ':' ends it.
+// with, followed by ": ", or 0. A queue ID (short: hex; long: base 52 and
+// digits) is 6 to 20 letters and digits, and not "NOQUEUE" (the event of
+// a rejected session, which has none).
 func queueIDLen(body []byte) int {
 	q := 0
 	for q < len(body) && q <= 20 && alnum[body[q]] {
 		q++
 	}
 	if q >= 6 && q <= 20 && q+1 < len(body) && body[q] == ':' && body[q+1] == ' ' && string(body[:q]) != "NOQUEUE" {
-		return q // isQueueID(body[:q])
+		return q
 	}
 	return 0
 }
@@ -897,20 +900,6 @@ func authenticated(body []byte) bool {
 		}
 	}
 	return false
-}
-
-// isQueueID reports whether b is a Postfix queue ID (short: hex; long:
-// base 52 and digits) or "NOQUEUE".
-func isQueueID(b []byte) bool {
-	if len(b) < 6 {
-		return false
-	}
-	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
-			return false
-		}
-	}
-	return string(b) != "NOQUEUE"
 }
 
 // --- Exim
