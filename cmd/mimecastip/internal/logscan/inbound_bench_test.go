@@ -36,6 +36,19 @@ func fixtureLines(tb testing.TB) [][]byte {
 	return out
 }
 
+// otherLines are lines of a mail server's syslog that no format reads
+// (other programs, a <PRI> prefix), as many as generated Postfix lines in
+// a real log.
+var otherLines = []string{
+	"Nov 22 07:14:45 mx dovecot[123]: imap-login: Login: user=<a@b.example>, method=PLAIN, rip=192.0.2.4, lip=198.51.100.8, mpid=123, TLS, session=<abcdefgh>",
+	"Nov 22 07:14:45 mx amavis[123]: (12345-01) Passed CLEAN {RelayedInbound}, [192.0.2.4]:1234 [192.0.2.4] <a@b.example> -> <c@d.example>, Queue-ID: ABC123, Message-ID: <x@y>, mail_id: z, Hits: -1, size: 1234, queued_as: DEF456, 123 ms",
+	"Nov 22 07:14:45 mx opendkim[123]: ABC123: DKIM verification successful",
+	"Nov 22 07:14:45 mx systemd[1]: Started Session 1 of user root.",
+	"<22>Nov 22 07:14:45 mx postfix/smtpd[1]: connect from x[192.0.2.4]",
+	"Nov 22 07:14:45 mx CRON[999]: (root) CMD (/usr/lib/php/sessionclean)",
+	"Nov 22 07:14:45 mx kernel: [12345.678] IPv4: martian source 192.0.2.4 from 198.51.100.1, on dev eth0",
+}
+
 // inboundWork is what Scanner.line1 does with Inbound for each line,
 // short of classifying the client: find it, count an unread MTA line,
 // and find the time stamp of a selected line.
@@ -98,8 +111,8 @@ func oldInboundWork(in *Inbound, lines [][]byte) (n int) {
 // BenchmarkInbound measures the per-line work of "scan --inbound" (format
 // detection, client extraction, time stamp) without reading or
 // classifying, on generated Postfix lines (100000 of them, and 2000, which
-// stay in the cache as a chunk of the Scanner does) and on the fixtures
-// of every format; impl=old is the reference implementation, for a
+// stay in the cache as a chunk of the Scanner does), on the fixtures of
+// every format and on lines of no format (otherLines); impl=old is the reference implementation, for a
 // ratio in the same run (benchstat -col /impl); impl=newTo calls
 // clientTo, as Scanner.line1 could.
 func BenchmarkInbound(b *testing.B) {
@@ -108,10 +121,14 @@ func BenchmarkInbound(b *testing.B) {
 	for i := range small {
 		small[i] = bytes.Clone(gen[i])
 	}
+	var other [][]byte
+	for i := range 2000 {
+		other = append(other, []byte(otherLines[i*5%len(otherLines)]+"\n"))
+	}
 	for _, set := range []struct {
 		name  string
 		lines [][]byte
-	}{{"gen100k", gen}, {"gen2k", small}, {"fixtures", fixtureLines(b)}} {
+	}{{"gen100k", gen}, {"gen2k", small}, {"fixtures", fixtureLines(b)}, {"other", other}} {
 		var size int64
 		for _, l := range set.lines {
 			size += int64(len(l))

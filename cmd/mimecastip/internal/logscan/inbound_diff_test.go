@@ -366,6 +366,9 @@ func TestInboundSameAsOld(t *testing.T) {
 	for _, f := range Formats() {
 		lines = append(lines, []byte(f.Example+"\n"))
 	}
+	for _, l := range otherLines {
+		lines = append(lines, []byte(l+"\n"))
+	}
 	n := 0
 	for _, in := range inboundModes(t) {
 		for _, l := range lines {
