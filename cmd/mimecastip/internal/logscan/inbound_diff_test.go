@@ -454,7 +454,7 @@ func mutate(r *rand.Rand, l []byte, other [][]byte) []byte {
 // random edits (a fixed seed, so a failure can be replayed).
 func TestInboundMutatedSameAsOld(t *testing.T) {
 	lines := fixtureLines(t)
-	for _, l := range diffEdgeLines {
+	for _, l := range append(diffEdgeLines, otherLines...) {
 		lines = append(lines, []byte(l))
 	}
 	for i := range lines {
