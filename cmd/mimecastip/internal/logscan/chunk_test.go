@@ -145,3 +145,5 @@ func TestScanGrowsChunks(t *testing.T) {
 	require.Equal(t, []int{7}, long)
 	require.Equal(t, len(sizes), s.Stats().Lines)
 }
+
+var nl = []byte{'\n'}

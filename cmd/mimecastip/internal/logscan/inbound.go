@@ -2,7 +2,9 @@ package logscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -37,17 +39,63 @@ type Format struct {
 	Title   string // the MTA and its log
 	Lines   string // which lines count and where the client address is
 	Example string // an inbound line of the format (client 192.0.2.10)
-	detect  func(in *Inbound, line []byte) verdict
+	// detect reads a line (without its terminator and prefixes) whose
+	// head is h.
+	detect func(in *Inbound, line []byte, h head) verdict
 }
 
-// verdict is what a format says of a line.
+// verdict is what a format says of a line: its kind, and the span of
+// the client address (or of the text in doubt). It holds no netip.Addr
+// and no message: three words, which the compiler keeps in registers
+// through the calls of the detection (a larger struct is copied through
+// memory at each return, which cost more than reading the line). The
+// client parses the address and writes the messages.
 type verdict struct {
-	mine   bool // the line is of this format
-	found  bool // it is an inbound session line with a client address
-	m      Match
-	t0, t1 int    // the time stamp, when not the line's start (t1 > 0)
-	err    string // the file cannot be read as this format
-	doubt  string // the client of this line cannot be told for sure
+	kind vkind
+	s, e int
+}
+
+// vkind is the kind of a verdict.
+type vkind uint8
+
+const (
+	vNone        vkind = iota // the line is not of this format
+	vMine                     // it is, and holds no inbound client
+	vFound                    // it is an inbound session line whose client address is line[s:e]
+	vAt                       // the same, with the client in the brackets at line[s:] (see clientAt)
+	vDoubtAddr                // the client address line[s:e] is not an address
+	vDoubtRemote              // the remote endpoint line[s:e] is not an address
+	vDoubtEximH               // several H= or A= fields in an Exim line
+	vDoubtRelay               // several relay= fields in a Sendmail line
+	vDoubtRow                 // a CSV row of s fields where the header has another number
+	vErrTracking              // a #Fields header that is not a message tracking or protocol log layout
+	vErrReceive               // the same, read as the protocol log format
+)
+
+// message returns the error or doubt of v on line.
+func (v verdict) message(in *Inbound, line []byte) string {
+	const tell = "the client cannot be told; read this line yourself"
+	switch v.kind {
+	case vDoubtAddr:
+		return doubtful("client address", line[v.s:v.e])
+	case vDoubtRemote:
+		return doubtful("remote endpoint", line[v.s:v.e])
+	case vDoubtEximH:
+		return "several H= or A= fields (a crafted sender?): " + tell
+	case vDoubtRelay:
+		return "several relay= fields (a crafted address?): " + tell
+	case vDoubtRow:
+		cols := 0
+		if in.csv != nil {
+			cols = in.csv.cols
+		}
+		return fmt.Sprintf("a row of %d fields where the header has %d (a quoted field with a line break in it?): "+tell, v.s, cols)
+	case vErrTracking:
+		return fieldsError(exchangeTrackingFields, exchangeProtocolFields)
+	case vErrReceive:
+		return fieldsError(exchangeProtocolFields, exchangeTrackingFields)
+	}
+	return ""
 }
 
 var formats []Format
@@ -72,6 +120,11 @@ func init() {
 		{"m365-trace", "Microsoft 365 message trace export (CSV with a header)",
 			"every row: the FromIP column (Get-MessageTrace | Export-Csv), or original_client_ip (historical search reports; rows with directionality Originating are skipped). The file is recognised by its header line (the first, or the second after PowerShell's #TYPE line).",
 			"\"2026-11-22T07:14:45.123Z\",\"alice@example.net\",\"bob@example.org\",\"Hello\",\"Delivered\",\"\",\"192.0.2.10\",\"1834\"", detectM365},
+	}
+	for i, f := range formats {
+		if f.Name == "m365-trace" {
+			m365Index = i
+		}
 	}
 }
 
@@ -112,80 +165,211 @@ type client struct {
 	mine   bool // the line is of a known format (whether or not it has a client)
 }
 
+// head is what the formats read at the start of a line, parsed once: the
+// time stamp, and the fields of a syslog line "TIMESTAMP HOST
+// TAG[PID]: MESSAGE".
+//
+// It is four ints, so that the compiler keeps it in registers (a larger
+// struct is copied through memory on each call).
+type head struct {
+	ts           int // len(Timestamp(line)); 0 when there is none
+	msg          int // where MESSAGE starts; 0 when the line is not a syslog line
+	prog0, prog1 int // line[prog0:prog1] is TAG without the pid
+}
+
+// sys reports whether the line is a syslog line.
+func (h head) sys() bool { return h.msg > 0 }
+
+// prog returns the syslog program name of line (nil if h is not a
+// syslog line).
+func (h head) prog(line []byte) []byte { return line[h.prog0:h.prog1] }
+
+// parseHead reads the head of line.
+func parseHead(line []byte) head {
+	var h head
+	h.ts = len(Timestamp(line))
+	i := h.ts
+	if i == 0 || i >= len(line) || line[i] != ' ' {
+		return h
+	}
+	i++
+	sp := 0 // after the host, a short word: no bytes.IndexByte
+	for sp < 16 && i+sp < len(line) && line[i+sp] != ' ' {
+		sp++
+	}
+	if sp == 16 || i+sp == len(line) {
+		sp = bytes.IndexByte(line[i:], ' ')
+	}
+	if sp <= 0 {
+		return h
+	}
+	i += sp + 1
+	e := bytes.IndexByte(line[i:], ' ')
+	if e < 2 || line[i+e-1] != ':' {
+		return h
+	}
+	h.prog0, h.prog1, h.msg = i, i+e-1, i+e+1
+	if b := bytes.IndexByte(line[i:i+e-1], '['); b >= 0 {
+		h.prog1 = i + b
+	}
+	return h
+}
+
 // client returns the inbound client of line, if any.
 func (in *Inbound) client(line []byte) (client, bool) {
-	line = TrimEOL(line)
-	if skip := prefixLen(line); skip > 0 {
-		// keep the offsets, step over the prefix
-		c, ok := in.client(line[skip:])
-		if ok {
-			c.m.Start += skip
-			c.m.End += skip
-			if c.t1 > 0 {
-				c.t0 += skip
-				c.t1 += skip
+	var c client
+	ok := in.clientTo(&c, line)
+	return c, ok
+}
+
+// clientTo is client, with the result stored in *c (all of it). A
+// caller with c on its stack saves the copy of the result: client is a
+// hundred bytes, returned through memory, whose copy at the caller
+// stalls on the stores of the call (a read of two stores at once).
+func (in *Inbound) clientTo(c *client, line []byte) bool {
+	// Step over the prefixes (each time after the line terminator), and
+	// keep the offsets.
+	skip, levels := 0, 0
+	for {
+		if n := len(line); n > 0 && line[n-1] == '\n' { // TrimEOL
+			line = line[:n-1]
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		p := prefixLen(line)
+		if p == 0 {
+			break
+		}
+		line = line[p:]
+		skip += p
+		levels++
+	}
+	h := parseHead(line)
+	var v verdict
+	i := int(in.force)
+	switch {
+	case in.force >= 0:
+		v = formats[i].detect(in, line, h)
+	case in.csv != nil:
+		i = m365Index
+		v = formats[i].detect(in, line, h)
+	default:
+		for i = 0; i < len(formats); i++ {
+			if i == m365Index {
+				continue
+			}
+			if v = formats[i].detect(in, line, h); v.kind != vNone {
+				break
 			}
 		}
-		return c, ok
 	}
-	try := func(i int) (client, bool, bool) {
-		v := formats[i].detect(in, line)
-		if !v.mine {
-			return client{}, false, false
-		}
-		if v.err != "" || v.doubt != "" {
-			return client{format: int8(i), err: v.err, doubt: v.doubt, mine: true}, true, true
-		}
-		if !v.found || v.m.Addr.IsLoopback() || v.m.Addr.Is4In6() && v.m.Addr.Unmap().IsLoopback() {
-			return client{mine: true}, false, true
-		}
-		c := client{m: v.m, format: int8(i), t0: -1, t1: -1, mine: true}
-		if v.t1 > 0 {
-			c.t0, c.t1 = v.t0, v.t1
-		}
-		return c, true, true
+	if v.kind == vNone {
+		c.set(Match{}, 0, -1, -1, "", "", false)
+		return false
 	}
-	if in.force >= 0 {
-		c, ok, _ := try(int(in.force))
-		return c, ok
-	}
-	if in.csv != nil {
-		c, ok, _ := try(len(formats) - 1)
-		return c, ok
-	}
-	for i := range formats {
-		if formats[i].Name == "m365-trace" {
-			continue
+	// the address: parsed here, once, for the usual verdict vAt
+	a, ok := netip.Addr{}, false
+	switch v.kind {
+	case vAt:
+		var s, e int
+		if a, s, e, ok = bracket(line, v.s); ok {
+			v = verdict{vFound, s, e}
+		} else {
+			v = clientAt(line, v.s) // no address: mine, or in doubt
 		}
-		if c, ok, mine := try(i); mine {
-			return c, ok
-		}
+	case vFound:
+		a, ok = addrAt(line, v.s, v.e)
 	}
-	return client{}, false
+	switch v.kind {
+	case vMine:
+		c.set(Match{}, 0, -1, -1, "", "", true)
+		return false
+	case vFound:
+	case vErrTracking, vErrReceive:
+		c.set(Match{}, int8(i), -1, -1, v.message(in, line), "", true)
+		return true
+	default:
+		c.set(Match{}, int8(i), -1, -1, "", v.message(in, line), true)
+		return true
+	}
+	if !ok || a.IsLoopback() || a.Is4In6() && a.Unmap().IsLoopback() {
+		c.set(Match{}, 0, -1, -1, "", "", true)
+		return false
+	}
+	// The time stamp: the CSV column of a Microsoft 365 row; else the one
+	// at the line's start, which Scanner.line1 would look for again
+	// (after one prefix: after two, it finds none, so -1 leaves that to
+	// it).
+	t0, t1 := -1, -1
+	switch {
+	case i == m365Index:
+		if s, e, ok := m365Time(in, line); ok {
+			t0, t1 = skip+s, skip+e
+		}
+	case levels <= 1 && h.ts > 0:
+		t0, t1 = skip, skip+h.ts
+	}
+	c.set(Match{a, skip + v.s, skip + v.e}, int8(i), t0, t1, "", "", true)
+	return true
 }
+
+// set stores the fields of c one by one (not a struct copy: see
+// clientTo).
+func (c *client) set(m Match, format int8, t0, t1 int, err, doubt string, mine bool) {
+	c.m.Addr, c.m.Start, c.m.End = m.Addr, m.Start, m.End
+	c.format, c.t0, c.t1 = format, t0, t1
+	c.err, c.doubt, c.mine = err, doubt, mine
+}
+
+// m365Index is the index of the Microsoft 365 format in formats: it is
+// read only in a file that starts with its header.
+var m365Index int
 
 // --- helpers
 
-var mtaPrograms = [][]byte{[]byte("/smtpd["), []byte("/smtpd:"), []byte("/smtpd "), []byte("/postscreen["), []byte("/postscreen:"), []byte("/postscreen "),
-	[]byte("sm-mta["), []byte("sendmail["), []byte("exim["), []byte("exim4[")}
-
 // namesMTA reports whether line, which no format claims, names the SMTP
 // server program of an MTA [Inbound] reads: a line in a layout it does
-// not read (a <PRI> prefix, RFC 5424), whose client would go unseen.
+// not read (a <PRI> prefix, RFC 5424), whose client would go unseen. It
+// looks for "/smtpd" or "/postscreen" followed by '[', ':' or ' ', and
+// for "sm-mta[", "sendmail[", "exim[" and "exim4[".
 func namesMTA(line []byte) bool {
-	for _, p := range mtaPrograms {
-		if bytes.Contains(line, p) {
+	for i := 0; i < len(line); {
+		k := bytes.IndexByte(line[i:], '/')
+		if k < 0 {
+			break
+		}
+		i += k + 1
+		r := line[i:]
+		if len(r) > 5 && string(r[:5]) == "smtpd" && progEnd(r[5]) ||
+			len(r) > 10 && string(r[:10]) == "postscreen" && progEnd(r[10]) {
+			return true
+		}
+	}
+	for i := 0; i < len(line); {
+		k := bytes.IndexByte(line[i:], '[')
+		if k < 0 {
+			break
+		}
+		b := line[:i+k]
+		i += k + 1
+		if hasSuffix(b, "sm-mta") || hasSuffix(b, "sendmail") || hasSuffix(b, "exim") || hasSuffix(b, "exim4") {
 			return true
 		}
 	}
 	return false
 }
 
+func progEnd(c byte) bool { return c == '[' || c == ':' || c == ' ' }
+
 // prefixLen returns the length of what precedes the text of a line: a
 // UTF-8 byte-order mark (Windows tools write one), or zero bytes (a log
 // truncated by copytruncate while its writer kept its offset starts with
 // a run of them).
 func prefixLen(line []byte) int {
+	if len(line) == 0 || line[0] != 0 && line[0] != 0xEF {
+		return 0
+	}
 	if len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
 		return 3
 	}
@@ -199,50 +383,36 @@ func prefixLen(line []byte) int {
 // syslog splits "TIMESTAMP HOST TAG[PID]: MESSAGE" into its program name
 // (TAG without the pid) and the offset of the message.
 func syslog(line []byte) (prog []byte, msg int, ok bool) {
-	ts := Timestamp(line)
-	if ts == nil {
+	h := parseHead(line)
+	if !h.sys() {
 		return nil, 0, false
 	}
-	i := len(ts)
-	if i >= len(line) || line[i] != ' ' {
-		return nil, 0, false
-	}
-	i++
-	sp := bytes.IndexByte(line[i:], ' ') // after the host
-	if sp <= 0 {
-		return nil, 0, false
-	}
-	i += sp + 1
-	e := bytes.IndexByte(line[i:], ' ')
-	if e < 2 {
-		return nil, 0, false
-	}
-	tag := line[i : i+e]
-	if tag[len(tag)-1] != ':' {
-		return nil, 0, false
-	}
-	tag = tag[:len(tag)-1]
-	if b := bytes.IndexByte(tag, '['); b >= 0 {
-		tag = tag[:b]
-	}
-	return tag, i + e + 1, true
+	return h.prog(line), h.msg, true
 }
 
 // bracket parses the address in line[i:], which starts with '[' and ends
-// at the next ']'; an "IPv6:" tag is skipped.
-func bracket(line []byte, i int) (Match, bool) {
+// at the next ']'; an "IPv6:" tag is skipped. It returns the address and
+// its span.
+func bracket(line []byte, i int) (a netip.Addr, s, end int, ok bool) {
 	if i >= len(line) || line[i] != '[' {
-		return Match{}, false
+		return netip.Addr{}, 0, 0, false
+	}
+	// an IPv4 address right up to the ']' (the usual case), without
+	// looking for the ']' first
+	if x, k, ok := scanV4(line, i+1); ok && k < len(line) && line[k] == ']' {
+		return addrFrom4(x), i + 1, k, true
 	}
 	e := bytes.IndexByte(line[i+1:], ']')
 	if e < 0 {
-		return Match{}, false
+		return netip.Addr{}, 0, 0, false
 	}
-	s, end := i+1, i+1+e
-	if end-s > 5 && (line[s] == 'I' || line[s] == 'i') && strings.EqualFold(string(line[s:s+5]), "IPv6:") {
+	s, end = i+1, i+1+e
+	if end-s > 5 && (line[s] == 'I' || line[s] == 'i') && (line[s+1] == 'P' || line[s+1] == 'p') &&
+		(line[s+2] == 'V' || line[s+2] == 'v') && line[s+3] == '6' && line[s+4] == ':' {
 		s += 5
 	}
-	return addrAt(line, s, end)
+	a, ok = addrAt(line, s, end)
+	return a, s, end, ok
 }
 
 // clientAt reads the client address in brackets at line[i:]. A session
@@ -250,111 +420,201 @@ func bracket(line []byte, i int) (Match, bool) {
 // line: its client cannot be told), except "[unknown]", which Postfix
 // writes when the client's address was never known.
 func clientAt(line []byte, i int) verdict {
-	if m, ok := bracket(line, i); ok {
-		return verdict{mine: true, found: true, m: m}
+	if _, s, e, ok := bracket(line, i); ok {
+		return verdict{vFound, s, e}
 	}
 	if i >= len(line) || line[i] != '[' {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
-	text := line[i:]
-	if e := bytes.IndexByte(text, ']'); e >= 0 {
-		text = text[:e+1]
-		if string(text) == "[unknown]" {
-			return verdict{mine: true}
+	e := len(line)
+	if k := bytes.IndexByte(line[i:], ']'); k >= 0 {
+		e = i + k + 1
+		if string(line[i:e]) == "[unknown]" {
+			return verdict{kind: vMine}
 		}
 	}
-	return doubtful("client address", text)
+	return verdict{vDoubtAddr, i, e}
 }
 
 // clientField reads the client address of a CSV field line[s:end]: an
 // empty field holds none (an outbound row), any other text that is not
 // an address puts the line in doubt.
 func clientField(line []byte, s, end int) verdict {
-	if m, ok := addrAt(line, s, end); ok {
-		return verdict{mine: true, found: true, m: m}
+	if _, ok := addrAt(line, s, end); ok {
+		return verdict{vFound, s, end}
 	}
 	if len(bytes.TrimSpace(line[s:end])) == 0 {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
-	return doubtful("client address", line[s:end])
+	return verdict{vDoubtAddr, s, end}
 }
 
-// doubtful is the verdict on a session line whose client field is not
-// an address.
-func doubtful(what string, text []byte) verdict {
+// doubtful is the doubt on a session line whose client field is not an
+// address.
+func doubtful(what string, text []byte) string {
 	if len(text) > 64 {
 		text = text[:64]
 	}
-	return verdict{mine: true, doubt: fmt.Sprintf("the %s %q is not an address (a corrupted or cut line?): the client cannot be told; read this line yourself", what, text)}
+	return fmt.Sprintf("the %s %q is not an address (a corrupted or cut line?): the client cannot be told; read this line yourself", what, text)
 }
 
 // addrAt parses line[s:end] as one address. It is not
 // mimecastip.ParseAddr: it works on the line's bytes without a copy, and
 // the brackets, tags and ports of each log format are its callers' rules.
-func addrAt(line []byte, s, end int) (Match, bool) {
+func addrAt(line []byte, s, end int) (netip.Addr, bool) {
 	if s >= end {
-		return Match{}, false
+		return netip.Addr{}, false
 	}
-	if a, e, ok := parse4(line[:end], s); ok && e == end {
-		return Match{a, s, end}, true
+	if a, ok := parseV4(line, s, end); ok {
+		return a, true
 	}
 	if a, ok := parse6(line[s:end]); ok {
-		return Match{a, s, end}, true
+		return a, true
 	}
-	return Match{}, false
+	return netip.Addr{}, false
+}
+
+// parseV4 parses line[s:end] as an IPv4 address: parse4 (four decimal
+// octets without leading zeros) that ends at end. It builds the address
+// in a register: parse4's byte array, read back as a word, stalls.
+func parseV4(line []byte, s, end int) (netip.Addr, bool) {
+	if end > len(line) {
+		return netip.Addr{}, false
+	}
+	if x, k, ok := scanV4(line[:end], s); ok && k == end {
+		return addrFrom4(x), true
+	}
+	return netip.Addr{}, false
+}
+
+// scanV4 reads the four decimal octets of an IPv4 address (no leading
+// zeros, as parse4) at line[k:] and returns it and where it ends.
+func scanV4(line []byte, k int) (x uint32, end int, ok bool) {
+	for o := 0; o < 4; o++ {
+		if o > 0 {
+			if k >= len(line) || line[k] != '.' {
+				return 0, 0, false
+			}
+			k++
+		}
+		// one to three digits, no leading zero, at most 255
+		if k >= len(line) || !isDigit(line[k]) {
+			return 0, 0, false
+		}
+		v := uint32(line[k] - '0')
+		k++
+		if k < len(line) && isDigit(line[k]) {
+			if v == 0 {
+				return 0, 0, false
+			}
+			v = v*10 + uint32(line[k]-'0')
+			k++
+			if k < len(line) && isDigit(line[k]) {
+				v = v*10 + uint32(line[k]-'0')
+				k++
+				if k < len(line) && isDigit(line[k]) || v > 255 {
+					return 0, 0, false
+				}
+			}
+		}
+		x = x<<8 | v
+	}
+	return x, k, true
+}
+
+// addrFrom4 is netip.AddrFrom4 of the address x.
+func addrFrom4(x uint32) netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], x) // one store, that the load of AddrFrom4 reads back
+	return netip.AddrFrom4(b)
 }
 
 // endpoint parses "ADDR:PORT" or "[ADDR]:PORT" in line[s:end] and
-// returns the address and the port text.
-func endpoint(line []byte, s, end int) (Match, []byte, bool) {
+// returns the span of the address and the port text.
+func endpoint(line []byte, s, end int) (as, ae int, port []byte, ok bool) {
 	if s < end && line[s] == '[' {
-		m, ok := bracket(line[:end], s)
+		_, as, ae, ok := bracket(line[:end], s)
 		if !ok {
-			return Match{}, nil, false
+			return 0, 0, nil, false
 		}
-		p := m.End + 1
+		p := ae + 1
 		if p < end && line[p] == ':' {
-			return m, line[p+1 : end], true
+			return as, ae, line[p+1 : end], true
 		}
-		return m, nil, true
+		return as, ae, nil, true
 	}
 	c := bytes.LastIndexByte(line[s:end], ':')
 	if c < 0 {
-		m, ok := addrAt(line, s, end)
-		return m, nil, ok
+		_, ok := addrAt(line, s, end)
+		return s, end, nil, ok
 	}
-	m, ok := addrAt(line, s, s+c)
-	if !ok { // a bare IPv6 address without port
-		m, ok = addrAt(line, s, end)
-		return m, nil, ok
+	if _, ok := addrAt(line, s, s+c); ok {
+		return s, s + c, line[s+c+1 : end], true
 	}
-	return m, line[s+c+1 : end], true
+	// a bare IPv6 address without port
+	_, ok = addrAt(line, s, end)
+	return s, end, nil, ok
 }
 
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 
+func hasSuffix(b []byte, s string) bool { return len(b) >= len(s) && string(b[len(b)-len(s):]) == s }
+
 func index(b []byte, s string) int { return bytes.Index(b, []byte(s)) }
+
+// anchored is a text looked for in a line by its byte at k, which is
+// rare in a log line: bytes.Index tries every position of a short line
+// (and, on a long one, every space of " from ").
+type anchored struct {
+	text string
+	k    int
+}
+
+var (
+	textFrom = anchored{" from ", 2}         // 'r'
+	textAuth = anchored{" auth=", 2}         // 'u'
+	textSASL = anchored{"sasl_username=", 4} // '_'
+)
+
+// index returns the index of the first a.text in b, or -1.
+func (a anchored) index(b []byte) int {
+	c := a.text[a.k]
+	for i := a.k; i < len(b); {
+		j := bytes.IndexByte(b[i:], c)
+		if j < 0 {
+			return -1
+		}
+		if p := i + j - a.k; p+len(a.text) <= len(b) && string(b[p:p+len(a.text)]) == a.text {
+			return p
+		}
+		i += j + 1
+	}
+	return -1
+}
 
 // --- Postfix
 
-func detectPostfix(in *Inbound, line []byte) verdict {
-	prog, msg, ok := syslog(line)
-	if !ok {
+func detectPostfix(in *Inbound, line []byte, h head) verdict {
+	if !h.sys() {
 		return verdict{}
 	}
-	slash := bytes.LastIndexByte(prog, '/')
-	if slash < 0 {
-		return verdict{}
-	}
-	daemon := string(prog[slash+1:])
-	if daemon != "smtpd" && daemon != "postscreen" {
-		if hasPrefix(prog, "postfix") {
-			return verdict{mine: true}
+	// the daemon is what follows the last '/'
+	prog := h.prog(line)
+	var slash int
+	postscreen := false
+	switch {
+	case hasSuffix(prog, "/smtpd"):
+		slash = len(prog) - len("/smtpd")
+	case hasSuffix(prog, "/postscreen"):
+		slash, postscreen = len(prog)-len("/postscreen"), true
+	default:
+		if hasPrefix(prog, "postfix") && bytes.IndexByte(prog, '/') >= 0 {
+			return verdict{kind: vMine}
 		}
 		return verdict{}
 	}
-	mine := verdict{mine: true}
-	if !in.Auth {
+	mine := verdict{kind: vMine}
+	if !in.Auth && string(prog[:slash]) != "postfix" {
 		for rest := prog[:slash]; len(rest) > 0; {
 			part := rest
 			if k := bytes.IndexByte(rest, '/'); k >= 0 {
@@ -368,8 +628,9 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 			}
 		}
 	}
+	msg := h.msg
 	body := line[msg:]
-	if daemon == "postscreen" {
+	if postscreen {
 		if len(body) == 0 || body[0] < 'A' || body[0] > 'Z' {
 			return mine
 		}
@@ -377,57 +638,182 @@ func detectPostfix(in *Inbound, line []byte) verdict {
 		if b < 0 {
 			return mine
 		}
-		return clientAt(line, msg+b)
+		return verdict{kind: vAt, s: msg + b}
 	}
 	if hasPrefix(body, "warning: ") { // not a queue ID
 		return postfixWarning(line, msg+len("warning: "))
 	}
 	// smtpd: an optional queue ID, then the event
 	off := msg
-	if q := bytes.Index(body, []byte(": ")); q > 0 && q <= 20 && isQueueID(body[:q]) {
+	if q := queueIDLen(body); q > 0 {
 		off += q + 2
 		body = line[off:]
 	}
-	var from int // where NAME[ADDR] starts
-	switch {
-	case hasPrefix(body, "connect from "):
-		from = len("connect from ")
-	case hasPrefix(body, "disconnect from "):
-		if !in.Auth && authenticated(body) {
-			return mine
+	from := postfixFrom(in, body) // where NAME[ADDR] starts
+	if from < 0 {
+		return mine
+	}
+	host := line[off+from:]
+	b := bytes.IndexByte(host, '[')
+	if b < 0 || bytes.IndexByte(host[:b], ' ') >= 0 {
+		return mine
+	}
+	return verdict{kind: vAt, s: off + from + b}
+}
+
+// queueIDLen returns the length of the Postfix queue ID that body starts
+// with, followed by ": ", or 0. A queue ID (short: hex; long: base 52 and
+// digits) is 6 to 20 letters and digits, and not "NOQUEUE" (the event of
+// a rejected session, which has none).
+func queueIDLen(body []byte) int {
+	q := 0
+	for q < len(body) && q <= 20 && alnum[body[q]] {
+		q++
+	}
+	if q >= 6 && q <= 20 && q+1 < len(body) && body[q] == ':' && body[q+1] == ' ' && string(body[:q]) != "NOQUEUE" {
+		return q
+	}
+	return 0
+}
+
+// alnum holds the letters and digits.
+var alnum = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+	}
+	return t
+}()
+
+// postfixFrom returns where the NAME[ADDR] of the client starts in the
+// event body of an smtpd line (after the queue ID), or -1 when the event
+// does not name the client (or, without in.Auth, is authenticated).
+func postfixFrom(in *Inbound, body []byte) int {
+	if len(body) == 0 {
+		return -1
+	}
+	switch body[0] {
+	case 'c':
+		if hasPrefix(body, "connect from ") {
+			return len("connect from ")
 		}
-		from = len("disconnect from ")
-	case hasPrefix(body, "client="):
-		if !in.Auth && index(body, "sasl_username=") >= 0 {
-			return mine
+		if hasPrefix(body, "client=") {
+			if !in.Auth && textSASL.index(body) >= 0 {
+				return -1
+			}
+			return len("client=")
 		}
-		from = len("client=")
-	case hasPrefix(body, "NOQUEUE: reject: "), hasPrefix(body, "reject: "),
-		hasPrefix(body, "NOQUEUE: reject_warning: "), hasPrefix(body, "reject_warning: "),
-		hasPrefix(body, "hold: "), hasPrefix(body, "discard: "), hasPrefix(body, "redirect: "),
-		hasPrefix(body, "filter: "), hasPrefix(body, "warn: "), hasPrefix(body, "info: "),
-		hasPrefix(body, "milter-reject: "), hasPrefix(body, "milter-hold: "), hasPrefix(body, "milter-discard: "),
-		hasPrefix(body, "NOQUEUE: milter-reject: "),
-		hasPrefix(body, "lost connection after "), hasPrefix(body, "timeout after "),
-		hasPrefix(body, "too many errors after "), hasPrefix(body, "improper command pipelining after "),
-		hasPrefix(body, "SSL_accept error from "),
-		index(body, " TLS connection established from ") >= 0 && index(body, " TLS connection established from ") < 16:
-		f := index(body, " from ")
+	case 'd':
+		if hasPrefix(body, "disconnect from ") {
+			if !in.Auth && authenticated(body) {
+				return -1
+			}
+			return len("disconnect from ")
+		}
+		if hasPrefix(body, "discard: ") {
+			return fromAfterPrefix(body, len("discard: "))
+		}
+	case 'N':
+		if hasPrefix(body, "NOQUEUE: reject: ") {
+			return fromAfterPrefix(body, len("NOQUEUE: reject: "))
+		}
+		if hasPrefix(body, "NOQUEUE: reject_warning: ") {
+			return fromAfterPrefix(body, len("NOQUEUE: reject_warning: "))
+		}
+		if hasPrefix(body, "NOQUEUE: milter-reject: ") {
+			return fromAfterPrefix(body, len("NOQUEUE: milter-reject: "))
+		}
+	case 'r':
+		if hasPrefix(body, "reject: ") {
+			return fromAfterPrefix(body, len("reject: "))
+		}
+		if hasPrefix(body, "reject_warning: ") {
+			return fromAfterPrefix(body, len("reject_warning: "))
+		}
+		if hasPrefix(body, "redirect: ") {
+			return fromAfterPrefix(body, len("redirect: "))
+		}
+	case 'h':
+		if hasPrefix(body, "hold: ") {
+			return fromAfterPrefix(body, len("hold: "))
+		}
+	case 'f':
+		if hasPrefix(body, "filter: ") {
+			return fromAfterPrefix(body, len("filter: "))
+		}
+	case 'w':
+		if hasPrefix(body, "warn: ") {
+			return fromAfterPrefix(body, len("warn: "))
+		}
+	case 'i':
+		if hasPrefix(body, "info: ") {
+			return fromAfterPrefix(body, len("info: "))
+		}
+		if hasPrefix(body, "improper command pipelining after ") {
+			return fromAfterPrefix(body, len("improper command pipelining after "))
+		}
+	case 'm':
+		if hasPrefix(body, "milter-reject: ") {
+			return fromAfterPrefix(body, len("milter-reject: "))
+		}
+		if hasPrefix(body, "milter-hold: ") {
+			return fromAfterPrefix(body, len("milter-hold: "))
+		}
+		if hasPrefix(body, "milter-discard: ") {
+			return fromAfterPrefix(body, len("milter-discard: "))
+		}
+	case 'l':
+		if hasPrefix(body, "lost connection after ") {
+			return fromAfterPrefix(body, len("lost connection after "))
+		}
+	case 't':
+		if hasPrefix(body, "timeout after ") {
+			return fromAfterPrefix(body, len("timeout after "))
+		}
+		if hasPrefix(body, "too many errors after ") {
+			return fromAfterPrefix(body, len("too many errors after "))
+		}
+	case 'S':
 		if hasPrefix(body, "SSL_accept error from ") {
-			f = len("SSL_accept error")
+			return len("SSL_accept error from ")
 		}
-		if f < 0 {
-			return mine
+	}
+	// "Anonymous TLS connection established from", "Trusted ...": the
+	// text must start in the first 16 bytes
+	const tls = " TLS connection established from "
+	if index(body[:min(len(body), 15+len(tls))], tls) >= 0 {
+		return fromAfter(body)
+	}
+	return -1
+}
+
+// fromAfterPrefix is fromAfter for a body that starts with an event
+// prefix of n bytes, which ends with a space and holds no "from": the
+// first " from " is then the one right after the stage word that
+// follows the prefix ("RCPT from"), found without a search.
+func fromAfterPrefix(body []byte, n int) int {
+	w := body[n:]
+	if hasPrefix(w, "from ") { // " from " starts at the prefix's space
+		return n + len("from ")
+	}
+	for k := 0; k < len(w) && k < 32; k++ {
+		if w[k] == ' ' {
+			if hasPrefix(w[k:], " from ") {
+				return n + k + len(" from ")
+			}
+			break
 		}
-		from = f + len(" from ")
-	default:
-		return mine
 	}
-	b := bytes.IndexByte(body[from:], '[')
-	if b < 0 || bytes.IndexByte(body[from:from+b], ' ') >= 0 {
-		return mine
+	return fromAfter(body)
+}
+
+// fromAfter returns where the text after the first " from " of body
+// starts, or -1.
+func fromAfter(body []byte) int {
+	f := textFrom.index(body)
+	if f < 0 {
+		return -1
 	}
-	return clientAt(line, off+from+b)
+	return f + len(" from ")
 }
 
 // postfixWarnFrom are the smtpd warnings about a client that name it
@@ -445,7 +831,7 @@ var postfixWarnFrom = []string{"non-SMTP command from ", "Illegal address syntax
 // authentication failed", not an authenticated session) and the
 // warnings of postfixWarnFrom.
 func postfixWarning(line []byte, i int) verdict {
-	mine := verdict{mine: true}
+	mine := verdict{kind: vMine}
 	w := line[i:]
 	// a bare address, up to ": " or the end
 	bare := func(s int) verdict {
@@ -453,14 +839,15 @@ func postfixWarning(line []byte, i int) verdict {
 		if e := bytes.Index(line[s:], []byte(": ")); e >= 0 {
 			end = s + e
 		}
-		if m, ok := addrAt(line, s, end); ok {
-			return verdict{mine: true, found: true, m: m}
+		if _, ok := addrAt(line, s, end); ok {
+			return verdict{vFound, s, end}
 		}
-		return doubtful("client address", line[s:end])
+		return verdict{vDoubtAddr, s, end}
 	}
 	if hasPrefix(w, "hostname ") {
 		const r = " does not resolve to address "
-		if k := index(w, r); k >= 0 && bytes.IndexByte(w[len("hostname "):k], ' ') < 0 {
+		// (an empty NAME: the space of "hostname " starts r)
+		if k := index(w, r); k >= 0 && bytes.IndexByte(w[len("hostname "):max(k, len("hostname "))], ' ') < 0 {
 			return bare(i + k + len(r))
 		}
 		return mine
@@ -498,7 +885,7 @@ func postfixWarning(line []byte, i int) verdict {
 // authenticated reports whether a Postfix disconnect line counts a
 // successful AUTH command ("auth=1", "auth=1/2"; "auth=0/1" failed).
 func authenticated(body []byte) bool {
-	a := index(body, " auth=")
+	a := textAuth.index(body)
 	if a < 0 {
 		return false
 	}
@@ -515,36 +902,21 @@ func authenticated(body []byte) bool {
 	return false
 }
 
-// isQueueID reports whether b is a Postfix queue ID (short: hex; long:
-// base 52 and digits) or "NOQUEUE".
-func isQueueID(b []byte) bool {
-	if len(b) < 6 {
-		return false
-	}
-	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
-			return false
-		}
-	}
-	return string(b) != "NOQUEUE"
-}
-
 // --- Exim
 
-func detectExim(in *Inbound, line []byte) verdict {
+func detectExim(in *Inbound, line []byte, h head) verdict {
 	var body int
 	if isDate(line) && len(line) > 19 && line[10] == ' ' {
-		ts := Timestamp(line)
-		if ts == nil || len(ts) >= len(line) || line[len(ts)] != ' ' {
+		if h.ts == 0 || h.ts >= len(line) || line[h.ts] != ' ' {
 			return verdict{}
 		}
-		body = len(ts) + 1
-	} else if prog, msg, ok := syslog(line); ok && (string(prog) == "exim" || string(prog) == "exim4") {
-		body = msg
+		body = h.ts + 1
+	} else if prog := h.prog(line); h.sys() && (string(prog) == "exim" || string(prog) == "exim4") {
+		body = h.msg
 	} else {
 		return verdict{}
 	}
-	mine := verdict{mine: true}
+	mine := verdict{kind: vMine}
 	rest := line[body:]
 	if len(rest) > 0 && rest[0] == '[' { // log_selector +pid
 		if e := bytes.IndexByte(rest, ']'); e > 0 && e+1 < len(rest) && rest[e+1] == ' ' {
@@ -560,14 +932,18 @@ func detectExim(in *Inbound, line []byte) verdict {
 			// holding " H=" or " A=": such a line is in doubt, so that a
 			// crafted sender can neither stand in for the client nor
 			// pass it off as authenticated.
-			if bytes.Count(flag, []byte(" H=")) > 1 || bytes.Count(flag, []byte(" A=")) > 1 {
-				return verdict{mine: true, doubt: "several H= or A= fields (a crafted sender?): the client cannot be told; read this line yourself"}
+			nH, nA, hf, af := eximFields(flag)
+			if nH > 1 || nA > 1 {
+				return verdict{kind: vDoubtEximH}
 			}
-			v := eximHost(line, body+id+1)
-			if !in.Auth && v.found {
+			if hf < 0 {
+				return mine
+			}
+			from := body + id + 1
+			v := eximHostAt(line, from+hf+len(" H="))
+			if !in.Auth && v.kind == vFound && af >= 0 && from+af >= v.e {
 				// A= (the authenticator) is logged after the client
-				after := line[v.m.End:]
-				if a := index(after, " A="); a >= 0 && (bytes.IndexByte(after[:a], '"') < 0) {
+				if bytes.IndexByte(line[v.e:from+af], '"') < 0 {
 					return mine
 				}
 			}
@@ -588,10 +964,10 @@ func detectExim(in *Inbound, line []byte) verdict {
 	}
 	if hasPrefix(rest, "no host name found for IP address ") {
 		s := body + len("no host name found for IP address ")
-		if m, ok := addrAt(line, s, len(line)); ok {
-			return verdict{mine: true, found: true, m: m}
+		if _, ok := addrAt(line, s, len(line)); ok {
+			return verdict{vFound, s, len(line)}
 		}
-		return doubtful("client address", line[s:])
+		return verdict{vDoubtAddr, s, len(line)}
 	}
 	switch {
 	case hasPrefix(rest, "SMTP protocol error in "), hasPrefix(rest, "SMTP syntax error in "),
@@ -600,7 +976,7 @@ func detectExim(in *Inbound, line []byte) verdict {
 	case hasPrefix(rest, "H="): // rejections, incomplete transactions, ACL warnings of a session
 		return eximHostAt(line, body+len("H="))
 	case index(rest, "rejected") >= 0:
-		if v := eximHost(line, body); v.found {
+		if v := eximHost(line, body); v.kind == vFound {
 			return v
 		}
 		if f := index(rest, " from ["); f >= 0 {
@@ -619,6 +995,34 @@ var eximFrom = []string{
 	"SMTP command timeout on connection from ",
 	"SMTP data timeout (message abandoned) on connection from ",
 	"TLS error on connection from ",
+}
+
+// eximFields counts the " H=" and " A=" fields of the text of an Exim
+// "<=" line, and returns where the first of each starts (-1 if none):
+// one pass over its '=' signs.
+func eximFields(flag []byte) (nH, nA, h, a int) {
+	h, a = -1, -1
+	for i := 2; i < len(flag); {
+		k := bytes.IndexByte(flag[i:], '=')
+		if k < 0 {
+			break
+		}
+		p := i + k // a field " X=" starts at p-2
+		if flag[p-2] == ' ' {
+			switch flag[p-1] {
+			case 'H':
+				if nH++; h < 0 {
+					h = p - 2
+				}
+			case 'A':
+				if nA++; a < 0 {
+					a = p - 2
+				}
+			}
+		}
+		i = p + 1
+	}
+	return nH, nA, h, a
 }
 
 // isEximID reports whether b looks like an Exim message ID
@@ -643,7 +1047,7 @@ func eximHost(line []byte, from int) verdict {
 	}
 	h := index(line[from:], " H=")
 	if h < 0 {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	return eximHostAt(line, from+h+len(" H="))
 }
@@ -651,7 +1055,7 @@ func eximHost(line []byte, from int) verdict {
 // eximHostAt parses "NAME (HELO) [ADDR]", "(HELO) [ADDR]" or "[ADDR]" at
 // line[i:]. The HELO can be an address literal: it is skipped.
 func eximHostAt(line []byte, i int) verdict {
-	mine := verdict{mine: true}
+	mine := verdict{kind: vMine}
 	if i < len(line) && line[i] != '[' && line[i] != '(' { // the host name
 		sp := bytes.IndexByte(line[i:], ' ')
 		if sp < 0 {
@@ -671,14 +1075,13 @@ func eximHostAt(line []byte, i int) verdict {
 
 // --- Sendmail
 
-func detectSendmail(in *Inbound, line []byte) verdict {
-	prog, msg, ok := syslog(line)
-	if !ok || string(prog) != "sm-mta" && string(prog) != "sendmail" {
+func detectSendmail(in *Inbound, line []byte, h head) verdict {
+	if prog := h.prog(line); !h.sys() || string(prog) != "sm-mta" && string(prog) != "sendmail" {
 		return verdict{}
 	}
-	mine := verdict{mine: true}
-	body := line[msg:]
-	if q := bytes.Index(body, []byte(": ")); q > 0 && q <= 20 && isQueueID(body[:q]) {
+	mine := verdict{kind: vMine}
+	body := line[h.msg:]
+	if q := queueIDLen(body); q > 0 {
 		body = body[q+2:]
 	}
 	if !hasPrefix(body, "from=") && index(body, ", reject=") < 0 && !hasPrefix(body, "ruleset=") {
@@ -694,7 +1097,7 @@ func detectSendmail(in *Inbound, line []byte) verdict {
 	if bytes.Count(body, []byte("relay=")) > 1 {
 		// a sender or recipient address can hold "relay=name [addr]" in
 		// quotes: which one Sendmail wrote cannot be told
-		return verdict{mine: true, doubt: "several relay= fields (a crafted address?): the client cannot be told; read this line yourself"}
+		return verdict{kind: vDoubtRelay}
 	}
 	i := len(line) - len(body) + r + len("relay=")
 	if i < len(line) && line[i] != '[' {
@@ -722,7 +1125,7 @@ var sendmailFrom = []string{"lost input channel from ", "timeout waiting for inp
 // ...", "timeout waiting for input from NAME [ADDR] during ...",
 // "rejecting commands from NAME [ADDR] due to pre-greeting traffic".
 func sendmailSession(line []byte, i int) verdict {
-	mine := verdict{mine: true}
+	mine := verdict{kind: vMine}
 	body := line[i:]
 	for _, p := range sendmailFrom {
 		if hasPrefix(body, p) {
@@ -732,10 +1135,10 @@ func sendmailSession(line []byte, i int) verdict {
 	if index(body, " did not issue ") > 0 || index(body, ": possible SMTP attack: ") > 0 {
 		// the client must be what the line starts with
 		v := sendmailHost(line, i)
-		if !v.found {
+		if v.kind != vFound {
 			return v
 		}
-		after := line[v.m.End:]
+		after := line[v.e:]
 		if e := bytes.IndexByte(after, ']'); e >= 0 {
 			after = after[e+1:]
 		}
@@ -753,7 +1156,7 @@ func sendmailHost(line []byte, i int) verdict {
 	if i < len(line) && line[i] != '[' {
 		sp := bytes.IndexByte(line[i:], ' ')
 		if sp < 0 || bytes.IndexByte(line[i:i+sp], ',') >= 0 || bytes.IndexByte(line[i:i+sp], '=') >= 0 {
-			return verdict{mine: true}
+			return verdict{kind: vMine}
 		}
 		i += sp + 1
 	}
@@ -807,9 +1210,9 @@ var exchangeTrackingFields = []string{"date-time", "client-ip", "client-hostname
 var exchangeProtocolFields = []string{"date-time", "connector-id", "session-id", "sequence-number", "local-endpoint", "remote-endpoint", "event"}
 
 // exchangeHeader checks a "#Fields:" line against the layout the
-// detection relies on.
-func exchangeHeader(line []byte, want []string, other []string) verdict {
-	mine := verdict{mine: true}
+// detection relies on; bad is the verdict on another layout.
+func exchangeHeader(line []byte, want []string, other []string, bad vkind) verdict {
+	mine := verdict{kind: vMine}
 	if !hasPrefix(line, "#Fields: ") {
 		return mine
 	}
@@ -828,22 +1231,23 @@ func exchangeHeader(line []byte, want []string, other []string) verdict {
 	if prefix(want) || prefix(other) {
 		return mine
 	}
-	return verdict{mine: true, err: "unsupported #Fields layout: the columns must start with " + strings.Join(want, ",") + " (message tracking) or " + strings.Join(other, ",") + " (protocol log)"}
+	return verdict{kind: bad}
 }
 
-func isExchangeLine(line []byte) bool {
-	if !isDate(line) || len(line) < 20 || line[10] != 'T' {
-		return false
-	}
-	ts := Timestamp(line)
-	return len(ts) < len(line) && line[len(ts)] == ','
+// fieldsError is the error on a #Fields header that has neither layout.
+func fieldsError(want, other []string) string {
+	return "unsupported #Fields layout: the columns must start with " + strings.Join(want, ",") + " (message tracking) or " + strings.Join(other, ",") + " (protocol log)"
 }
 
-func detectExchangeTracking(in *Inbound, line []byte) verdict {
+func isExchangeLine(line []byte, h head) bool {
+	return isDate(line) && len(line) >= 20 && line[10] == 'T' && h.ts < len(line) && line[h.ts] == ','
+}
+
+func detectExchangeTracking(in *Inbound, line []byte, h head) verdict {
 	if len(line) > 0 && line[0] == '#' {
-		return exchangeHeader(line, exchangeTrackingFields, exchangeProtocolFields)
+		return exchangeHeader(line, exchangeTrackingFields, exchangeProtocolFields, vErrTracking)
 	}
-	if !isExchangeLine(line) {
+	if !isExchangeLine(line, h) {
 		return verdict{}
 	}
 	var f [9][2]int
@@ -852,40 +1256,40 @@ func detectExchangeTracking(in *Inbound, line []byte) verdict {
 		if n >= 7 {
 			return verdict{} // perhaps a protocol log line
 		}
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	ev, src := line[f[8][0]:f[8][1]], line[f[7][0]:f[7][1]]
 	if n7 := f[6][1] - f[6][0]; n7 == 1 && isProtoEvent(line[f[6][0]]) {
 		return verdict{} // a protocol log line
 	}
 	if string(ev) != "RECEIVE" || string(src) != "SMTP" {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	return clientField(line, f[1][0], f[1][1])
 }
 
 func isProtoEvent(c byte) bool { return c == '+' || c == '-' || c == '*' || c == '<' || c == '>' }
 
-func detectExchangeReceive(in *Inbound, line []byte) verdict {
+func detectExchangeReceive(in *Inbound, line []byte, h head) verdict {
 	if len(line) > 0 && line[0] == '#' {
-		return exchangeHeader(line, exchangeProtocolFields, exchangeTrackingFields)
+		return exchangeHeader(line, exchangeProtocolFields, exchangeTrackingFields, vErrReceive)
 	}
-	if !isExchangeLine(line) {
+	if !isExchangeLine(line, h) {
 		return verdict{}
 	}
 	var f [7][2]int
 	if csvFields(line, f[:]) < 7 || f[6][1]-f[6][0] != 1 || !isProtoEvent(line[f[6][0]]) {
 		return verdict{}
 	}
-	_, lport, ok := endpoint(line, f[4][0], f[4][1])
+	_, _, lport, ok := endpoint(line, f[4][0], f[4][1])
 	if !ok || string(lport) != "25" {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
-	m, _, ok := endpoint(line, f[5][0], f[5][1])
+	as, ae, _, ok := endpoint(line, f[5][0], f[5][1])
 	if !ok {
-		return doubtful("remote endpoint", line[f[5][0]:f[5][1]])
+		return verdict{vDoubtRemote, f[5][0], f[5][1]}
 	}
-	return verdict{mine: true, found: true, m: m}
+	return verdict{vFound, as, ae}
 }
 
 // --- Microsoft 365 message trace
@@ -941,34 +1345,44 @@ func (in *Inbound) header(data []byte) {
 	}
 }
 
-func detectM365(in *Inbound, line []byte) verdict {
+func detectM365(in *Inbound, line []byte, h head) verdict {
 	l := in.csv
 	if l == nil {
 		return verdict{}
 	}
 	if len(bytes.TrimSpace(line)) == 0 || hasPrefix(line, "#TYPE ") {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
-	var f [64][2]int
+	var f m365Row
 	k := csvFields(line, f[:])
 	if k != l.cols {
 		// A quoted field with a line break in it (Export-Csv keeps a
 		// subject's) splits its row: the client of neither part can be
 		// told by its column.
-		return verdict{mine: true, doubt: fmt.Sprintf("a row of %d fields where the header has %d (a quoted field with a line break in it?): the client cannot be told; read this line yourself", k, l.cols)}
+		return verdict{kind: vDoubtRow, s: k}
 	}
 	if l.dir >= 0 && l.dir < k && strings.EqualFold(string(line[f[l.dir][0]:f[l.dir][1]]), "Originating") {
-		return verdict{mine: true}
+		return verdict{kind: vMine}
 	}
 	if h := bytes.TrimSpace(line[f[l.ip][0]:f[l.ip][1]]); bytes.EqualFold(h, []byte("FromIP")) || bytes.EqualFold(h, []byte("original_client_ip")) {
-		return verdict{mine: true} // the header (again, in concatenated exports)
+		return verdict{kind: vMine} // the header (again, in concatenated exports)
 	}
-	v := clientField(line, f[l.ip][0], f[l.ip][1])
-	if !v.found {
-		return v
-	}
-	if l.time >= 0 && l.time < k {
-		v.t0, v.t1 = f[l.time][0], f[l.time][1]
-	}
-	return v
+	return clientField(line, f[l.ip][0], f[l.ip][1])
 }
+
+// m365Time returns the span of the time column of a row that
+// detectM365 found a client in.
+func m365Time(in *Inbound, line []byte) (t0, t1 int, ok bool) {
+	l := in.csv
+	if l == nil || l.time < 0 || l.time >= len(m365Row{}) {
+		return 0, 0, false
+	}
+	var f m365Row
+	if csvFields(line, f[:l.time+1]) <= l.time {
+		return 0, 0, false
+	}
+	return f[l.time][0], f[l.time][1], true
+}
+
+// m365Row holds the field spans of a Microsoft 365 row.
+type m365Row [64][2]int

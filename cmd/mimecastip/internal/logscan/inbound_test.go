@@ -338,3 +338,13 @@ func TestInboundM365SplitRow(t *testing.T) {
 	assert.Equal(t, []int{2, 3}, doubts)
 	assert.Equal(t, []string{"8.8.4.4"}, got)
 }
+
+// TestInboundWarningWithoutHostname: a Postfix "hostname NAME does not
+// resolve to address ADDR" warning with an empty NAME crashed the scan
+// (a slice out of range, found by FuzzInboundSameAsOld); its address is
+// read as the client, like that of the warning with a NAME.
+func TestInboundWarningWithoutHostname(t *testing.T) {
+	data := "Nov 22 07:15:04 mx postfix/smtpd[1018]: warning: hostname does not resolve to address 8.8.8.8\n" +
+		"Nov 22 07:15:04 mx postfix/smtpd[1018]: warning: hostname  does not resolve to address 8.8.4.4: Name or service not known\n"
+	assert.Equal(t, []hit{{1, "8.8.8.8", "postfix"}, {2, "8.8.4.4", "postfix"}}, inboundHits(t, &Inbound{}, []byte(data)))
+}

@@ -33,8 +33,8 @@ func openRelay(line []byte) (client, bool) {
 		if b < 0 || bytes.IndexByte(body[from:from+b], ' ') >= 0 {
 			continue
 		}
-		if m, ok := bracket(line, msg+from+b); ok {
-			return client{m: m, format: 0, t0: -1, t1: -1}, true
+		if a, s, e, ok := bracket(line, msg+from+b); ok {
+			return client{m: Match{a, s, e}, format: 0, t0: -1, t1: -1}, true
 		}
 	}
 	return client{}, false
