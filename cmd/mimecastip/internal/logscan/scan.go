@@ -492,7 +492,8 @@ func (s *Scanner) line1(c *chunk, num, start, end int) {
 	format := int8(-1)
 	t0, t1 := -1, -1
 	if s.Inbound != nil {
-		cl, ok := s.Inbound.client(text)
+		var cl client
+		ok := s.Inbound.clientTo(&cl, text)
 		if cl.mine {
 			c.known++
 		} else if namesMTA(text) {
