@@ -43,6 +43,38 @@ func chunkMasks(data []byte, dot4, colon, nl []uint64) {
 	masksBytes(data, hi, words, dot4, colon, nl)
 }
 
+// newlines fills nl (at least maskWords(len(data)) long) with the
+// newline bit map of data.
+func newlines(data []byte, nl []uint64) {
+	full := len(data) / 64
+	if full > 0 {
+		newlinesFast(data[:64*full], nl[:full])
+	}
+	if full < maskWords(len(data)) {
+		var l uint64
+		for k := 64 * full; k < len(data); k++ {
+			if data[k] == '\n' {
+				l |= 1 << (k & 63)
+			}
+		}
+		nl[full] = l
+	}
+}
+
+// newlinesSWAR is the portable newlinesFast: buf holds len(nl) words of
+// 64 bytes.
+func newlinesSWAR(buf []byte, nl []uint64) {
+	_ = buf[64*len(nl)-1]
+	for w := range nl {
+		var l uint64
+		for k := 0; k < 64; k += 8 {
+			x := binary.LittleEndian.Uint64(buf[64*w+k:])
+			l |= gather(zeroBytes(x^('\n'*lsb))) << k
+		}
+		nl[w] = l
+	}
+}
+
 // masksBytes fills words lo .. hi-1 of the bit maps one byte at a time.
 func masksBytes(data []byte, lo, hi int, dot4, colon, nl []uint64) {
 	for w := lo; w < hi; w++ {

@@ -200,3 +200,71 @@ TEXT ·hasAVX2(SB), NOSPLIT, $0-1
 no:
 	MOVB $0, ret+0(FP)
 	RET
+
+// func newlinesAVX2(p *byte, words int, nl *uint64)
+// Writes the newline mask of each of words 64-byte blocks at p.
+TEXT ·newlinesAVX2(SB), NOSPLIT, $0-24
+	MOVQ p+0(FP), SI
+	MOVQ words+8(FP), CX
+	MOVQ nl+16(FP), R10
+	MOVQ $0x0a0a0a0a0a0a0a0a, AX // '\n'
+	MOVQ AX, X10
+	VPBROADCASTQ X10, Y10
+
+nlloop32:
+	TESTQ CX, CX
+	JZ nldone32
+	VPCMPEQB (SI), Y10, Y0
+	VPCMPEQB 32(SI), Y10, Y1
+	VPMOVMSKB Y0, AX
+	VPMOVMSKB Y1, DX
+	SHLQ $32, DX
+	ORQ DX, AX
+	MOVQ AX, (R10)
+	ADDQ $64, SI
+	ADDQ $8, R10
+	DECQ CX
+	JMP nlloop32
+
+nldone32:
+	VZEROUPPER
+	RET
+
+// func newlinesSSE2(p *byte, words int, nl *uint64)
+TEXT ·newlinesSSE2(SB), NOSPLIT, $0-24
+	MOVQ p+0(FP), SI
+	MOVQ words+8(FP), CX
+	MOVQ nl+16(FP), R10
+	MOVQ $0x0a0a0a0a0a0a0a0a, AX // '\n'
+	MOVQ AX, X10
+	PUNPCKLQDQ X10, X10
+
+nlloop16:
+	TESTQ CX, CX
+	JZ nldone16
+	MOVOU (SI), X0
+	MOVOU 16(SI), X1
+	MOVOU 32(SI), X2
+	MOVOU 48(SI), X3
+	PCMPEQB X10, X0
+	PCMPEQB X10, X1
+	PCMPEQB X10, X2
+	PCMPEQB X10, X3
+	PMOVMSKB X0, AX
+	PMOVMSKB X1, BX
+	PMOVMSKB X2, DX
+	PMOVMSKB X3, R11
+	SHLQ $16, BX
+	SHLQ $32, DX
+	SHLQ $48, R11
+	ORQ BX, AX
+	ORQ DX, AX
+	ORQ R11, AX
+	MOVQ AX, (R10)
+	ADDQ $64, SI
+	ADDQ $8, R10
+	DECQ CX
+	JMP nlloop16
+
+nldone16:
+	RET

@@ -33,3 +33,25 @@ func TestMasksAssembly(t *testing.T) {
 		}
 	}
 }
+
+// TestNewlinesAssembly checks both assembly paths of the newline bit map
+// against the portable one.
+func TestNewlinesAssembly(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for words := 1; words < 20; words++ {
+		for range 20 {
+			buf := randomText(r, 64*words)
+			want := make([]uint64, words)
+			newlinesSWAR(buf, want)
+			paths := map[string]func(p *byte, words int, nl *uint64){"SSE2": newlinesSSE2}
+			if useAVX2 {
+				paths["AVX2"] = newlinesAVX2
+			}
+			for name, f := range paths {
+				got := make([]uint64, words)
+				f(&buf[0], words, &got[0])
+				require.Equal(t, want, got, name)
+			}
+		}
+	}
+}

@@ -3,3 +3,5 @@
 package logscan
 
 func masksFast(buf []byte, dot4, colon, nl []uint64) { masksSWAR(buf, dot4, colon, nl) }
+
+func newlinesFast(buf []byte, nl []uint64) { newlinesSWAR(buf, nl) }

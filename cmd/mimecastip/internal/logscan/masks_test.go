@@ -182,3 +182,26 @@ func TestNear(t *testing.T) {
 		require.Equal(t, want, near(cur, next), "near(%#x, %#x)", cur, next)
 	}
 }
+
+// TestNewlines checks the newline bit map (the fast path of this machine
+// and the portable one) against the definition.
+func TestNewlines(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for n := range 300 {
+		for range 5 {
+			data := randomText(r, n)
+			_, _, want := masksRef(data)
+			got := make([]uint64, maskWords(n)+1)
+			for i := range got {
+				got[i] = ^uint64(0)
+			}
+			newlines(data, got)
+			require.Equal(t, want, got[:maskWords(n)], "%d bytes", n)
+			if full := n / 64; full > 0 {
+				swar := make([]uint64, full)
+				newlinesSWAR(data[:64*full], swar)
+				require.Equal(t, want[:full], swar, "SWAR, %d bytes", n)
+			}
+		}
+	}
+}

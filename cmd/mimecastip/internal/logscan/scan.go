@@ -418,17 +418,33 @@ func (s *Scanner) scanChunk(c *chunk) {
 		return
 	}
 	data := c.data
-	num := 1
-	for start := 0; start < len(data); num++ {
-		end := len(data)
-		if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
-			end = start + i + 1
-			c.nls++
+	nlm := c.masks(len(data))
+	newlines(data, nlm)
+	num, start := 1, 0
+	for w, m := range nlm {
+		for ; m != 0; m &= m - 1 {
+			end := w<<6 | bits.TrailingZeros64(m) + 1
+			s.line1(c, num, start, end)
+			num++
+			start = end
 		}
-		s.line1(c, num, start, end)
-		start = end
+	}
+	c.nls = num - 1
+	if start < len(data) {
+		s.line1(c, num, start, len(data)) // the last line, without a newline
+		num++
 	}
 	c.lines = num - 1
+}
+
+// masks returns c.nl for n bytes of data, the other bit maps grown with
+// it.
+func (c *chunk) masks(n int) []uint64 {
+	words := maskWords(n)
+	if cap(c.nl) < words {
+		c.cand, c.colon, c.nl = make([]uint64, words), make([]uint64, words), make([]uint64, words)
+	}
+	return c.nl[:words]
 }
 
 // scanAddresses finds the lines of c that hold an address of a wanted
@@ -437,11 +453,9 @@ func (s *Scanner) scanChunk(c *chunk) {
 func (s *Scanner) scanAddresses(c *chunk) {
 	data := c.data
 	n := len(data)
-	words := maskWords(n)
-	if cap(c.cand) < words {
-		c.cand, c.colon, c.nl = make([]uint64, words), make([]uint64, words), make([]uint64, words)
-	}
-	cand, colon, nlm := c.cand[:words], c.colon[:words], c.nl[:words]
+	nlm := c.masks(n)
+	words := len(nlm)
+	cand, colon := c.cand[:words], c.colon[:words]
 	chunkMasks(data, cand, colon, nlm)
 	v6Marks(cand, colon)
 	nls := 0

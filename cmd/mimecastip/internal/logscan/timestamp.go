@@ -1,6 +1,7 @@
 package logscan
 
 import (
+	"encoding/binary"
 	"strings"
 	"time"
 )
@@ -87,13 +88,21 @@ func isDate(b []byte) bool {
 
 // isClock reports whether b starts with "dd:dd:dd".
 func isClock(b []byte) bool {
-	return len(b) >= 8 && isDigit(b[0]) && isDigit(b[1]) && b[2] == ':' && isDigit(b[3]) && isDigit(b[4]) &&
-		b[5] == ':' && isDigit(b[6]) && isDigit(b[7])
+	if len(b) < 8 {
+		return false
+	}
+	// Eight bytes at once: against "00:00:00" a digit leaves 0 to 9 and
+	// a colon 0; every byte is then at most 9, the colons' are 0.
+	y := binary.LittleEndian.Uint64(b) ^ 0x30303a30303a3030
+	const low7 = ^uint64(msb)
+	return (y|(y&low7+0x76*lsb))&msb == 0 && y&0x0000ff0000ff0000 == 0
 }
 
 func isMonth(b []byte) bool {
-	switch string(b[:3]) {
-	case "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec":
+	switch uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) {
+	case 'J'<<16 | 'a'<<8 | 'n', 'F'<<16 | 'e'<<8 | 'b', 'M'<<16 | 'a'<<8 | 'r', 'A'<<16 | 'p'<<8 | 'r',
+		'M'<<16 | 'a'<<8 | 'y', 'J'<<16 | 'u'<<8 | 'n', 'J'<<16 | 'u'<<8 | 'l', 'A'<<16 | 'u'<<8 | 'g',
+		'S'<<16 | 'e'<<8 | 'p', 'O'<<16 | 'c'<<8 | 't', 'N'<<16 | 'o'<<8 | 'v', 'D'<<16 | 'e'<<8 | 'c':
 		return true
 	}
 	return false
