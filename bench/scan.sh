@@ -55,8 +55,9 @@ for _ in $(seq "$runs"); do
   t=$(runs=$r best cat "$tmp/maillog"); if [ -z "$cat_t" ] || [ "$t" -lt "$cat_t" ]; then cat_t=$t; fi
   t=$(runs=$r best "$tmp/mimecastip" scan --inbound "$tmp/maillog"); if [ -z "$inb" ] || [ "$t" -lt "$inb" ]; then inb=$t; fi
 done
-awk -v l="$lines" -v sz="$size" -v sel="$selected" -v isel="$inbound_sel" -v us="$us" -v them="$them" -v cat="$cat_t" -v inb="$inb" -v runs="$runs" 'BEGIN {
-  printf "log: %d lines, %.1f MB, %d selected (same lines from both), %d with --inbound\n", l, sz/1e6, sel, isel
+read -r load1 _ </proc/loadavg 2>/dev/null || load1="?"
+awk -v load="$load1" -v l="$lines" -v sz="$size" -v sel="$selected" -v isel="$inbound_sel" -v us="$us" -v them="$them" -v cat="$cat_t" -v inb="$inb" -v runs="$runs" 'BEGIN {
+  printf "log: %d lines, %.1f MB, %d selected (same lines from both), %d with --inbound; load average %s\n", l, sz/1e6, sel, isel, load
   printf "mimecastip scan:           %.3f s (%.0f MB/s)   best of %d\n", us/1e6, sz/us, runs
   printf "mimecastip scan --inbound: %.3f s (%.0f MB/s)\n", inb/1e6, sz/inb
   printf "grepcidr -f:               %.3f s (%.0f MB/s)\n", them/1e6, sz/them

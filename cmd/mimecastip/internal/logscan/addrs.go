@@ -12,7 +12,7 @@ import (
 // MaxDistinct is the default limit on the distinct addresses an
 // [Addresses] table holds, which bounds its memory on hostile input: an
 // address with its sample line takes about 400 bytes of heap (about
-// 550 MB of resident memory when the table is full).
+// 600 MB of resident memory when the table is full).
 const MaxDistinct = 1 << 20
 
 // MaxSample is the longest sample line an [Addresses] table keeps; longer

@@ -48,9 +48,10 @@ type Line struct {
 // one line at a time, in input order. A Scanner reuses its buffers across
 // calls to Scan; it is not safe for concurrent use.
 //
-// Memory is bounded whatever the input: about 2*Workers+2 chunks of
-// MaxLine bytes, plus the matches of the lines in flight. A line longer
-// than MaxLine is skipped without being held in memory, and reported.
+// Memory is bounded whatever the input: 2*Workers+2 chunks of 256 KiB
+// (a chunk grows, up to MaxLine bytes, to hold a longer line) with their bit
+// maps, plus the matches of the lines in flight. A line longer than
+// MaxLine is skipped without being held in memory, and reported.
 type Scanner struct {
 	Classifier *mimecastip.Classifier
 	Want       ClassMask
