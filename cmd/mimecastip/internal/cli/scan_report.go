@@ -63,15 +63,56 @@ func writeAddresses(w io.Writer, t *logscan.Addresses, all *mimecastip.Classifie
 		tw = max(tw, len(st.First), len(st.Last))
 	}
 	fmt.Fprintf(w, "%-*s %-9s %-10s %8s  %-*s  %-*s  %s\n", aw, "ADDRESS", "CLASS", "REGIONS", "COUNT", tw, "FIRST SEEN", tw, "LAST SEEN", "SAMPLE")
+	// the rows as the header's format would print them, without fmt (a
+	// table can have a million rows)
+	var b []byte
 	for _, st := range rows {
 		regs := "-"
 		if r := all.Lookup(st.Addr); r.Prefix().IsValid() {
 			regs = r.Regions.String()
 		}
-		first, last := dash(st.First), dash(st.Last)
-		fmt.Fprintf(w, "%-*s %-9s %-10s %8d  %-*s  %-*s  %s:%s: %s\n", aw, st.Addr, st.Result.Class, regs, st.Count,
-			tw, first, tw, last, st.SampleFile, strconv.Itoa(st.SampleLine), st.Sample)
+		b = b[:0]
+		n := len(b)
+		b = st.Addr.AppendTo(b)
+		b = padTo(b, n+aw)
+		b = append(b, ' ')
+		b = padRight(b, st.Result.Class.String(), 9)
+		b = append(b, ' ')
+		b = padRight(b, regs, 10)
+		b = append(b, ' ')
+		c := strconv.Itoa(st.Count)
+		for range 8 - len(c) {
+			b = append(b, ' ')
+		}
+		b = append(b, c...)
+		b = append(b, "  "...)
+		b = padRight(b, dash(st.First), tw)
+		b = append(b, "  "...)
+		b = padRight(b, dash(st.Last), tw)
+		b = append(b, "  "...)
+		b = append(b, st.SampleFile...)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(st.SampleLine), 10)
+		b = append(b, ": "...)
+		b = append(b, st.Sample...)
+		b = append(b, '\n')
+		w.Write(b)
 	}
+}
+
+// padRight appends s and spaces to a width of w, as fmt's %-*s.
+func padRight(b []byte, s string, w int) []byte {
+	n := len(b)
+	b = append(b, s...)
+	return padTo(b, n+w)
+}
+
+// padTo appends spaces to b up to length n.
+func padTo(b []byte, n int) []byte {
+	for len(b) < n {
+		b = append(b, ' ')
+	}
+	return b
 }
 
 func dash(s string) string {

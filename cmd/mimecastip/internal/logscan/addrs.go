@@ -94,14 +94,16 @@ func (a *Addresses) Add(file string, l *Line) error {
 	if max <= 0 {
 		max = MaxDistinct
 	}
-	fresh := 0
-	for i, m := range l.Matches {
-		if a.Want.Has(l.Results[i].Class) && a.m[m.Addr.Unmap()] == nil {
-			fresh++
+	if len(a.m)+len(l.Matches) > max { // near the limit: count the new addresses
+		fresh := 0
+		for i, m := range l.Matches {
+			if a.Want.Has(l.Results[i].Class) && a.m[m.Addr.Unmap()] == nil {
+				fresh++
+			}
 		}
-	}
-	if len(a.m)+fresh > max {
-		return ErrTooManyAddresses
+		if len(a.m)+fresh > max {
+			return ErrTooManyAddresses
+		}
 	}
 	a.seq++
 	var ts string
