@@ -205,3 +205,15 @@ func TestNewlines(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkV6Marks measures the IPv6 colon marks of a chunk.
+func BenchmarkV6Marks(b *testing.B) {
+	data := benchText(b)
+	w := maskWords(len(data))
+	d, c, l := make([]uint64, w), make([]uint64, w), make([]uint64, w)
+	chunkMasks(data, d, c, l)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		v6Marks(d, c)
+	}
+}
