@@ -424,7 +424,7 @@ func (s *Scanner) scanChunk(c *chunk) {
 	num, start := 1, 0
 	for w, m := range nlm {
 		for ; m != 0; m &= m - 1 {
-			end := w<<6 | bits.TrailingZeros64(m) + 1
+			end := (w<<6 | bits.TrailingZeros64(m)) + 1
 			s.line1(c, num, start, end)
 			num++
 			start = end
