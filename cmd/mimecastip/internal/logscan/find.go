@@ -269,44 +269,53 @@ func find4(dst []Match, line []byte, i, j int) []Match {
 // after it: four octets 0-255 of one to three digits, without leading
 // zeros.
 func parse4(line []byte, k int) (netip.Addr, int, bool) {
-	var ip uint32 // the octets so far, in a register (bytes stored one by one and read back as a word stall the load)
-	n := len(line)
+	x, e, ok := scanV4(line, k)
+	if !ok {
+		return netip.Addr{}, 0, false
+	}
+	return addrFrom4(x), e, true
+}
+
+// scanV4 reads the four decimal octets of an IPv4 address (no leading
+// zeros) at line[k:] and returns it and where it ends.
+func scanV4(line []byte, k int) (x uint32, end int, ok bool) {
 	for o := 0; o < 4; o++ {
 		if o > 0 {
-			if k >= n || line[k] != '.' {
-				return netip.Addr{}, 0, false
+			if k >= len(line) || line[k] != '.' {
+				return 0, 0, false
 			}
 			k++
 		}
-		if k >= n {
-			return netip.Addr{}, 0, false
+		// one to three digits, no leading zero, at most 255
+		if k >= len(line) || !isDigit(line[k]) {
+			return 0, 0, false
 		}
-		v := uint(line[k] - '0')
-		if v > 9 {
-			return netip.Addr{}, 0, false
-		}
+		v := uint32(line[k] - '0')
 		k++
-		if k < n {
-			if d := uint(line[k] - '0'); d <= 9 {
-				if v == 0 {
-					return netip.Addr{}, 0, false // a leading zero
-				}
-				v = v*10 + d
+		if k < len(line) && isDigit(line[k]) {
+			if v == 0 {
+				return 0, 0, false
+			}
+			v = v*10 + uint32(line[k]-'0')
+			k++
+			if k < len(line) && isDigit(line[k]) {
+				v = v*10 + uint32(line[k]-'0')
 				k++
-				if k < n {
-					if d := uint(line[k] - '0'); d <= 9 {
-						v = v*10 + d
-						k++
-						if v > 255 || k < n && uint(line[k]-'0') <= 9 {
-							return netip.Addr{}, 0, false // too large, or too long
-						}
-					}
+				if k < len(line) && isDigit(line[k]) || v > 255 {
+					return 0, 0, false
 				}
 			}
 		}
-		ip = ip<<8 | uint32(v)
+		x = x<<8 | v
 	}
-	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), k, true
+	return x, k, true
+}
+
+// addrFrom4 is netip.AddrFrom4 of the address x.
+func addrFrom4(x uint32) netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], x) // one store, that the load of AddrFrom4 reads back
+	return netip.AddrFrom4(b)
 }
 
 func hexVal(c byte) (int, bool) {

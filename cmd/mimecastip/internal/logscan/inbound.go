@@ -2,7 +2,6 @@ package logscan
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -485,48 +484,6 @@ func parseV4(line []byte, s, end int) (netip.Addr, bool) {
 		return addrFrom4(x), true
 	}
 	return netip.Addr{}, false
-}
-
-// scanV4 reads the four decimal octets of an IPv4 address (no leading
-// zeros, as parse4) at line[k:] and returns it and where it ends.
-func scanV4(line []byte, k int) (x uint32, end int, ok bool) {
-	for o := 0; o < 4; o++ {
-		if o > 0 {
-			if k >= len(line) || line[k] != '.' {
-				return 0, 0, false
-			}
-			k++
-		}
-		// one to three digits, no leading zero, at most 255
-		if k >= len(line) || !isDigit(line[k]) {
-			return 0, 0, false
-		}
-		v := uint32(line[k] - '0')
-		k++
-		if k < len(line) && isDigit(line[k]) {
-			if v == 0 {
-				return 0, 0, false
-			}
-			v = v*10 + uint32(line[k]-'0')
-			k++
-			if k < len(line) && isDigit(line[k]) {
-				v = v*10 + uint32(line[k]-'0')
-				k++
-				if k < len(line) && isDigit(line[k]) || v > 255 {
-					return 0, 0, false
-				}
-			}
-		}
-		x = x<<8 | v
-	}
-	return x, k, true
-}
-
-// addrFrom4 is netip.AddrFrom4 of the address x.
-func addrFrom4(x uint32) netip.Addr {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], x) // one store, that the load of AddrFrom4 reads back
-	return netip.AddrFrom4(b)
 }
 
 // endpoint parses "ADDR:PORT" or "[ADDR]:PORT" in line[s:end] and
