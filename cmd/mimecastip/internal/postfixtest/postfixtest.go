@@ -239,7 +239,7 @@ postlog unix-dgram n - n - 1 postlogd
 					in.t.Logf("postfixtest: attempt %d: listener %s: %v; restarting with new ports", attempt, name, err)
 					break
 				}
-				in.fail("listener %s (127.0.0.1:%d) not answering: %v\n%s", name, port, err, in.masterState())
+				in.fail("listener %s (127.0.0.1:%d) not answering: %v\n%s%s", name, port, err, in.masterState(), dgramQueueHint())
 			}
 		}
 		if err != nil {
@@ -258,6 +258,17 @@ postlog unix-dgram n - n - 1 postlogd
 // sandbox directory's name), so that a greeting is known to come from this
 // instance and not from another server on the same port.
 func (in *Instance) id() string { return filepath.Base(in.Dir) }
+
+// dgramQueueHint explains a start that hangs where the queue of a unix
+// datagram socket is the kernel's default of 10 (no systemd, which sets
+// 512): Postfix's processes then wait on the full postlog socket.
+func dgramQueueHint() string {
+	b, err := os.ReadFile("/proc/sys/net/unix/max_dgram_qlen")
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n < 512 {
+		return fmt.Sprintf("\nnet.unix.max_dgram_qlen is %d: raise it (sysctl -w net.unix.max_dgram_qlen=512, as systemd does; .ci/run does it) so that the postlog socket does not fill", n)
+	}
+	return ""
+}
 
 // masterState describes the master process for a failure message.
 func (in *Instance) masterState() string {
